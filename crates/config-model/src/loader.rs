@@ -130,7 +130,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
     let mut loader = Loader {
         options,
         files: ImageConfig::default(),
-        recorded: Vec::new(),
+        local: Vec::new(),
+        command_line: Vec::new(),
         target: Target::Files,
         cwd: options.directory.clone(),
         included: BTreeSet::new(),
@@ -171,13 +172,15 @@ fn config_directory(directory: &Path) -> PathBuf {
     }
 }
 
-/// Where assignments go while a file is read.
+/// Where assignments go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     /// The configuration-file layer.
     Files,
-    /// Recorded and replayed over the files at the end (local configuration).
-    Recorded,
+    /// Recorded local values, replayed over the files.
+    Local,
+    /// Recorded command-line values, replayed last.
+    CommandLine,
 }
 
 /// A value that is replayed over the file layer: from the command line or local files.
@@ -314,8 +317,10 @@ struct Loader<'a> {
     options: &'a LoadOptions,
     /// The configuration-file layer.
     files: ImageConfig,
-    /// Local-file and command-line values, replayed over `files` in this order.
-    recorded: Vec<Recorded>,
+    /// Local-file values, replayed over `files`.
+    local: Vec<Recorded>,
+    /// Command-line values, replayed last.
+    command_line: Vec<Recorded>,
     target: Target,
     cwd: PathBuf,
     /// Canonical paths already included (each is included at most once).
@@ -344,7 +349,7 @@ impl Loader<'_> {
         ] {
             list.sort_by_key(ToString::to_string);
         }
-        for recorded in &self.recorded {
+        for recorded in self.local.iter().chain(&self.command_line) {
             let cx = ValueContext {
                 cwd: &recorded.cwd,
                 environment: &self.options.host.environment,
@@ -361,7 +366,7 @@ impl Loader<'_> {
     }
 
     fn record_command_line(&mut self) -> Result<(), ConfigError> {
-        self.target = Target::Recorded;
+        self.target = Target::CommandLine;
         for o in &self.options.overrides {
             let location = Location::command_line();
             let def = match setting::lookup(&o.setting) {
@@ -431,7 +436,7 @@ impl Loader<'_> {
 
     /// `mkosi.local.conf`, then `mkosi.local/`: recorded, so they win over later files.
     fn read_local(&mut self, dir: &Path) -> Result<(), ConfigError> {
-        let saved = std::mem::replace(&mut self.target, Target::Recorded);
+        let saved = std::mem::replace(&mut self.target, Target::Local);
         let result = (|| {
             let file = dir.join("mkosi.local.conf");
             if file.is_file() {
@@ -749,16 +754,21 @@ impl Loader<'_> {
                 };
                 (def.apply)(&mut self.files, value, &cx).map_err(invalid)?;
             }
-            Target::Recorded => {
+            Target::Local | Target::CommandLine => {
                 // Validate now, so the error points here rather than at the end.
                 (def.apply)(&mut ImageConfig::default(), value, &self.value_context())
                     .map_err(invalid)?;
-                self.recorded.push(Recorded {
+                let recorded = Recorded {
                     def,
                     value: value.to_owned(),
                     cwd: self.cwd.clone(),
                     location,
-                });
+                };
+                if self.target == Target::Local {
+                    self.local.push(recorded);
+                } else {
+                    self.command_line.push(recorded);
+                }
             }
         }
         Ok(())
