@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn orders_root_first_then_bytes_like_sorted_find() {
-        let mut paths = vec![
+        let mut paths = [
             path("a/b"),
             path("a-c"),
             ArchivePath::root(),
@@ -269,16 +269,20 @@ mod tests {
 
     #[test]
     fn splits_dev_t_like_glibc() {
-        // makedev(1, 3) and makedev(259, 65536) as glibc encodes them.
+        // makedev(1, 3) and makedev(4097, 65536) as glibc encodes them.
         assert_eq!(
             DeviceNumber::from_dev_t(0x103),
             DeviceNumber { major: 1, minor: 3 }
         );
-        let dev = (259u64 & 0xfff) << 8 | (65536u64 & 0xff) | ((65536u64 & !0xff) << 12);
+        let (major, minor) = (4097u64, 65536u64);
+        let dev = ((major & 0xffff_f000) << 32)
+            | ((major & 0xfff) << 8)
+            | ((minor & 0xffff_ff00) << 12)
+            | (minor & 0xff);
         assert_eq!(
             DeviceNumber::from_dev_t(dev),
             DeviceNumber {
-                major: 259,
+                major: 4097,
                 minor: 65536
             }
         );

@@ -229,12 +229,12 @@ impl Header {
 }
 
 /// Bytes of zero padding that bring `len` to a multiple of `align`.
-pub fn padding(len: u64, align: u64) -> u64 {
+pub(crate) fn padding(len: u64, align: u64) -> u64 {
     (align - len % align) % align
 }
 
 /// Bytes a member occupies: header, name, NUL and data, each part padded to 4 bytes.
-pub fn member_len(name_len: usize, data_len: u64) -> u64 {
+pub(crate) fn member_len(name_len: usize, data_len: u64) -> u64 {
     let head = (HEADER_LEN + name_len + 1) as u64;
     head + padding(head, 4) + data_len + padding(data_len, 4)
 }

@@ -31,8 +31,9 @@ impl EntrySource for Vec<Entry> {
 /// below it, symlinks not followed. Regular files with several names inside the tree become one
 /// [`EntryKind::File`] and [`EntryKind::Hardlink`]s to it, recognised by (device, inode).
 ///
-/// Hardlinked nodes other than regular files (rare) are archived as independent nodes, since
-/// the kernel links only regular files. Modification times before 1970 are recorded as 0.
+/// `root` itself may be a symlink to a directory; nothing below it is followed. Hardlinked
+/// nodes other than regular files (rare) are archived as independent nodes, since the kernel
+/// links only regular files. Modification times before 1970 are recorded as 0.
 #[derive(Clone, Debug)]
 pub struct DirectorySource {
     root: PathBuf,

@@ -117,11 +117,10 @@ pub struct EntryDifference {
 
 impl fmt::Display for EntryDifference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "member #{} `{}`: {} differs: {} vs {}",
-            self.index, self.path, self.field, self.left, self.right
-        )
+        if !matches!(self.field, Field::Encoding | Field::Unreadable) {
+            write!(f, "member #{} `{}`: ", self.index, self.path)?;
+        }
+        write!(f, "{} differs: {} vs {}", self.field, self.left, self.right)
     }
 }
 
@@ -173,13 +172,16 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> Option<EntryDifference> {
             left: presence(&left),
             right: presence(&right),
         },
-        None => EntryDifference {
-            index: common,
-            path: String::new(),
-            field: Field::Encoding,
-            left: format!("{} bytes", a.len()),
-            right: format!("{} bytes", b.len()),
-        },
+        None => {
+            let (left, right) = byte_difference(a, b);
+            EntryDifference {
+                index: common,
+                path: String::new(),
+                field: Field::Encoding,
+                left,
+                right,
+            }
+        }
     };
     Some(difference)
 }
@@ -198,19 +200,24 @@ fn member_difference(a: &Member, b: &Member) -> Option<(Field, String, String)> 
         return Some((field, show(l), show(r)));
     }
     if a.data != b.data {
-        let at = a
-            .data
-            .iter()
-            .zip(&b.data)
-            .position(|(x, y)| x != y)
-            .unwrap_or(a.data.len().min(b.data.len()));
-        let show = |data: &[u8]| match data.get(at) {
-            Some(byte) => format!("byte {at} of {} is {byte:#04x}", data.len()),
-            None => format!("ends after {} bytes", data.len()),
-        };
-        return Some((Field::Data, show(&a.data), show(&b.data)));
+        let (left, right) = byte_difference(&a.data, &b.data);
+        return Some((Field::Data, left, right));
     }
     None
+}
+
+/// Both sides of the first byte in which two different byte strings differ.
+fn byte_difference(a: &[u8], b: &[u8]) -> (String, String) {
+    let at = a
+        .iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
+    let show = |bytes: &[u8]| match bytes.get(at) {
+        Some(byte) => format!("byte {at} of {} is {byte:#04x}", bytes.len()),
+        None => format!("ends after {} bytes", bytes.len()),
+    };
+    (show(a), show(b))
 }
 
 #[cfg(test)]
@@ -305,6 +312,11 @@ mod tests {
         let zstd = archive(tree(5, b"bee"), Compression::Zstd { level: 3 });
         let diff = first_difference(&base, &zstd).unwrap();
         assert_eq!(diff.field, Field::Encoding);
+        let shown = diff.to_string();
+        assert!(
+            shown.starts_with("encoding differs: byte 0 of 512 is 0x30 vs byte 0 of "),
+            "{shown}"
+        );
 
         let diff = first_difference(&base, b"garbage").unwrap();
         assert_eq!(diff.field, Field::Unreadable);
