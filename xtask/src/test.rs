@@ -14,6 +14,7 @@ use crate::workspace_root;
 const TEST_PACKAGES: &[&str] = &[
     "cpio",
     "dosfstools",
+    "gcc",
     "gdisk",
     "libarchive-tools",
     "mtools",
