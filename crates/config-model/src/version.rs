@@ -170,14 +170,22 @@ mod tests {
 
     /// A few hundred version strings built from the pieces the rules treat specially.
     fn generated_pairs() -> Vec<(String, String)> {
-        const PIECES: &[&str] = &["1", "01", "2", "10", ".", "-", "~", "^", "a", "rc", "_", "b3"];
+        const PIECES: &[&str] = &[
+            "1", "01", "2", "10", ".", "-", "~", "^", "a", "rc", "_", "b3",
+        ];
         // A small linear congruential generator: deterministic, no dependency.
         let mut state: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = move |bound: usize| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
             usize::try_from(state >> 33).unwrap() % bound
         };
-        let mut version = || -> String { (0..1 + next(5)).map(|_| PIECES[next(PIECES.len())]).collect() };
+        let mut version = || -> String {
+            (0..1 + next(5))
+                .map(|_| PIECES[next(PIECES.len())])
+                .collect()
+        };
         (0..300).map(|_| (version(), version())).collect()
     }
 
