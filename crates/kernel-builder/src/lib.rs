@@ -1,9 +1,24 @@
 //! The image's kernel: taken from a Debian `linux-image-*` package, or built from source.
 //!
-//! Planned (issue "kernel-builder and the xtask pipeline"): extract `vmlinuz` and its release
-//! string from a Debian kernel package (the fast default), or build Debian's `linux-source-X.Y`
-//! with config fragments merged as the kernel's `merge_config.sh` does, report every requested
-//! symbol whose final value differs after `make olddefconfig`, and cache the result by a hash of
-//! its inputs.
+//! # Goals
+//! - Make the kernel configuration an explicit, checked input: fragments merge as the kernel's
+//!   `merge_config.sh` does, and every requested symbol that `make olddefconfig` silently
+//!   changed is reported (the drops people lose days to).
+//! - Build reproducibly (fixed `KBUILD_BUILD_*`, no `.version`) and cache by a hash of the
+//!   inputs; or, as the fast default, take the kernel from a Debian package.
 //!
-//! Nothing is implemented yet; this crate only reserves its place in the pipeline.
+//! # A tour
+//! - [`kconfig`]: the `.config` syntax ([`kconfig::KernelConfig`], [`kconfig::Value`]).
+//! - [`merge`]: [`merge::merge`] fragments over a base, [`merge::unmet_requests`] after
+//!   `olddefconfig`.
+//! - [`snippets`]: which fragment files an image's `KERNEL_CONFIG_SNIPPETS*` variables name.
+//!
+//! Still to come (issue "kernel-builder and the xtask pipeline"): taking `vmlinuz` and its
+//! release from a Debian kernel package, and the sandboxed source build with its cache.
+
+pub mod error;
+pub mod kconfig;
+pub mod merge;
+pub mod snippets;
+
+pub use error::KernelError;

@@ -1,0 +1,40 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+/// Why a kernel could not be configured or provided.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// A line of a `.config` or fragment that is neither an assignment nor a comment.
+    #[error("{file}:{line}: not a kernel config line: `{text}`")]
+    MalformedConfigLine {
+        /// The file (name or path) it is in.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// Two fragments share a file name.
+    #[error("config fragment `{name}` is given twice (fragment names must be unique)")]
+    DuplicateFragment {
+        /// The repeated name.
+        name: String,
+    },
+    /// A `KERNEL_CONFIG_SNIPPETS*` item names nothing.
+    #[error("{variable} names {}, which does not exist", path.display())]
+    MissingSnippet {
+        /// The variable.
+        variable: String,
+        /// The resolved path.
+        path: PathBuf,
+    },
+    /// Reading a file or directory failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
