@@ -35,7 +35,7 @@ pub struct ImageConfig {
     #[serde(flatten)]
     pub config: ConfigSettings,
     /// Every configuration file that was read, in the order it was read.
-    #[serde(rename = "Include", default)]
+    #[serde(rename = "Files", default)]
     pub files_read: Vec<PathBuf>,
     /// Settings mkosi knows that this builder does not act on, with their raw values, kept so
     /// that nothing in the definition is silently lost.
