@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod summary;
 mod test;
 
@@ -27,12 +28,16 @@ enum Task {
     Test,
     /// Print the resolved configuration of an image definition.
     Summary(summary::SummaryArgs),
+    /// Measure speed as ratios against a baseline run side by side.
+    #[command(subcommand)]
+    Bench(bench::Bench),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Test => test::run(),
         Task::Summary(args) => summary::run(&args),
+        Task::Bench(bench) => bench::run(&bench),
     }
 }
 
