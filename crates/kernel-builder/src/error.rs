@@ -29,6 +29,21 @@ pub enum KernelError {
         /// The resolved path.
         path: PathBuf,
     },
+    /// No kernel, or not exactly one, or not the wanted one, in a tree's `boot/`.
+    #[error("{}: {}", root.display(), match (wanted, found.as_slice()) {
+        (Some(w), []) => format!("no boot/vmlinuz-{w} (no kernel installed)"),
+        (Some(w), f) => format!("no boot/vmlinuz-{w}; installed: {}", f.join(", ")),
+        (None, []) => "no kernel installed (no boot/vmlinuz-*)".to_owned(),
+        (None, f) => format!("several kernels installed, choose one: {}", f.join(", ")),
+    })]
+    KernelNotFound {
+        /// The tree searched.
+        root: PathBuf,
+        /// The release asked for, if any.
+        wanted: Option<String>,
+        /// The releases found.
+        found: Vec<String>,
+    },
     /// Reading a file or directory failed.
     #[error("cannot read {}: {source}", path.display())]
     Io {

@@ -11,11 +11,13 @@
 //! - [`kconfig`]: the `.config` syntax ([`kconfig::KernelConfig`], [`kconfig::Value`]).
 //! - [`merge`]: [`merge::merge`] fragments over a base, [`merge::unmet_requests`] after
 //!   `olddefconfig`.
+//! - [`debian`]: [`debian::find_installed_kernel`], the kernel of a Debian package in a tree.
 //! - [`snippets`]: which fragment files an image's `KERNEL_CONFIG_SNIPPETS*` variables name.
 //!
-//! Still to come (issue "kernel-builder and the xtask pipeline"): taking `vmlinuz` and its
-//! release from a Debian kernel package, and the sandboxed source build with its cache.
+//! Still to come (issue "kernel-builder and the xtask pipeline"): the sandboxed source build
+//! with its cache.
 
+pub mod debian;
 pub mod error;
 pub mod kconfig;
 pub mod merge;
