@@ -11,7 +11,7 @@ mod test;
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 /// Tasks for building and checking Flashbox images.
@@ -28,6 +28,14 @@ enum Task {
     Test,
     /// Print the resolved configuration of an image definition.
     Summary(summary::SummaryArgs),
+    /// List the sections of a Unified Kernel Image with sizes, sha256 and its Authenticode hashes.
+    InspectUki {
+        /// The UKI (`.efi`) to read.
+        file: PathBuf,
+        /// Write this section's bytes (e.g. `.cmdline`) to standard output instead.
+        #[arg(long)]
+        extract: Option<String>,
+    },
     /// Measure speed as ratios against a baseline run side by side.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -38,7 +46,18 @@ fn main() -> Result<()> {
         Task::Test => test::run(),
         Task::Summary(args) => summary::run(&args),
         Task::Bench(bench) => bench::run(&bench),
+        Task::InspectUki { file, extract } => inspect_uki(&file, extract.as_deref()),
     }
+}
+
+fn inspect_uki(file: &std::path::Path, section: Option<&str>) -> Result<()> {
+    use std::io::Write;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    match section {
+        Some(name) => std::io::stdout().write_all(uki_stitcher::extract(&bytes, name)?)?,
+        None => print!("{}", uki_stitcher::inspect(&bytes)?),
+    }
+    Ok(())
 }
 
 /// The workspace root: xtask lives one level below it.
