@@ -23,6 +23,7 @@ const TEST_PACKAGES: &[&str] = &[
     "osslsigncode",
     "ovmf",
     "qemu-system-x86",
+    "qemu-utils",
     "shellcheck",
     "systemd",
     "xz-utils",

@@ -1,0 +1,12 @@
+//! Integration tests: external tools (sgdisk, fsck.vfat, mtools, qemu-img, GNU tar,
+//! systemd-repart, QEMU with OVMF) judge the disks this crate writes.
+
+mod boot;
+// uki-stitcher's helper that fetches and unpacks the Debian packages, reused as it is.
+#[path = "../../../uki-stitcher/tests/it/support/debs.rs"]
+mod debs;
+mod errors;
+mod external;
+mod reproducibility;
+mod support;
+mod systemd;
