@@ -1,10 +1,74 @@
-//! Turns a lock plus verified `.deb` files into a Debian root filesystem directory.
+//! Turns a lock plus verified `.deb` files into a Debian root filesystem directory, the way
+//! mkosi and mmdebstrap would, reproducibly.
 //!
-//! Planned (issue "rootfs-assembler"): unpack `.deb` archives in Rust (refusing entries that
-//! escape the root), bootstrap the Essential set, then install every locked package with the
-//! target's own `dpkg` inside a sandbox (private mount namespace, chroot), run the mkosi build
-//! flow (skeleton trees, prepare/build/post-installation/finalize scripts with mkosi's script
-//! environment, extra trees, removal lists) and normalise every known source of
-//! non-determinism. Produces a package manifest and a tree digest naming the rootfs.
+//! # Goals
+//! - **Debian installs Debian.** Packages are unpacked and configured by the target's own
+//!   `dpkg`, so maintainer scripts run as Debian intends (users created, CA bundle built,
+//!   alternatives set); only the bootstrap of the Essential set is unpacked in Rust.
+//! - **Existing mkosi definitions run unchanged**: skeleton and extra trees, prepare,
+//!   post-installation and finalize scripts with mkosi's environment, `mkosi-chroot`,
+//!   `.chroot` scripts, `useradd`/`groupadd`, `RemovePackages=`, `RemoveFiles=`,
+//!   `CleanPackageMetadata=`.
+//! - **Nothing escapes the build directory.** Archive entries that would land outside the
+//!   root are refused; everything that runs runs in a private mount namespace that dies with
+//!   it, chrooted into the image or with the host read-only.
+//! - **Same inputs, same tree.** Every known source of non-determinism in a Debian root is
+//!   removed or normalised; a tree digest names the result and a differ says where two
+//!   results part.
 //!
-//! Nothing is implemented yet; this crate only reserves its place in the pipeline.
+//! # A tour
+//! - [`deb`]: [`LockedDeb`] (the input: name, version, architecture, verified path),
+//!   [`deb::read_deb`] (control data, conffiles, md5sums) and [`deb::extract_deb_data`];
+//!   [`unpack`] holds the path checks and the safe extraction, [`filter`] dpkg's
+//!   `path-exclude=` rules, [`control`] deb822 parsing.
+//! - [`sandbox`]: the mount-namespace sandbox ([`sandbox::plan`] is pure, `sandbox::child`
+//!   holds the crate's only `unsafe`).
+//! - [`install`]: bootstrap and the target's dpkg; [`install::plan_install`] is the pure
+//!   batch plan.
+//! - [`trees`], [`scripts`] (the environment table, `mkosi-chroot`), [`normalise`],
+//!   [`manifest`] (mkosi's JSON), [`digest`] (tree digest and differ).
+//! - [`assemble()`] runs it all in mkosi's order and returns a [`Rootfs`].
+//!
+//! ```no_run
+//! use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb, assemble};
+//! # fn config() -> config_model::ImageConfig { unimplemented!() }
+//! # fn locked_debs() -> Vec<LockedDeb> { unimplemented!() }
+//! let config = config();
+//! let packages = locked_debs(); // from deb-resolver, in installation order
+//! let rootfs = assemble(&AssembleOptions {
+//!     config: &config,
+//!     packages: &packages,
+//!     build_dir: "/var/tmp/flashbox-build".into(),
+//!     src_dir: "/src/flashbox".into(),
+//!     build_outputs: BuildOutputs::Skip,
+//!     invoking_user: (0, 0),
+//! })?;
+//! println!("{} packages, tree {}", rootfs.manifest.packages.len(), rootfs.digest.sha256);
+//! # Ok::<(), rootfs_assembler::Error>(())
+//! ```
+//!
+//! Root is required (mount namespaces, chroot, file ownership): [`require_root`] says so up
+//! front.
+
+pub mod assemble;
+pub mod control;
+pub mod deb;
+pub mod digest;
+pub mod error;
+pub mod filter;
+pub mod install;
+pub mod manifest;
+pub mod normalise;
+pub mod sandbox;
+pub mod scripts;
+pub mod trees;
+pub mod unpack;
+
+#[cfg(test)]
+mod testdeb;
+
+pub use assemble::{AssembleOptions, AssembleReport, BuildLayout, BuildOutputs, Rootfs, assemble};
+pub use deb::LockedDeb;
+pub use digest::{Difference, TreeDigest, first_difference, tree_digest};
+pub use error::{Error, require_root};
+pub use manifest::Manifest;

@@ -1,0 +1,415 @@
+//! The whole assembly, in mkosi's order (manual, EXECUTION FLOW), for what this crate does:
+//!
+//! 1. skeleton trees (`SkeletonTrees=`);
+//! 2. packages: bootstrap and the target's dpkg ([`crate::install`]);
+//! 3. prepare scripts with `final`;
+//! 4. build outputs: the `$DESTDIR` trees of build scripts that the pipeline ran elsewhere
+//!    ([`BuildOutputs`], the seam for the build overlay);
+//! 5. extra trees (`ExtraTrees=`);
+//! 6. post-installation scripts;
+//! 7. `RemovePackages=` (`dpkg --purge`) and `RemoveFiles=`, the manifest is read from dpkg's
+//!    database, then `CleanPackageMetadata=`;
+//! 8. finalize scripts;
+//! 9. normalisation ([`crate::normalise`]) and the tree digest ([`crate::digest`]).
+//!
+//! The root is built as `<build dir>/root.partial` and renamed to `<build dir>/root` only when
+//! everything succeeded; `manifest.json` and `tree-digest.txt` are written next to it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use config_model::value::Feature;
+use config_model::{Distribution, ImageConfig};
+
+use crate::deb::LockedDeb;
+use crate::digest::{TreeDigest, tree_digest};
+use crate::error::Error;
+use crate::install::{
+    DpkgRun, InstallOptions, dpkg_environment, install_packages, installed_packages,
+    remove_policy_rc_d,
+};
+use crate::manifest::Manifest;
+use crate::normalise::{clean_package_metadata, normalise};
+use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
+use crate::scripts::{ScriptContext, ScriptKind, run_scripts};
+use crate::trees::{copy_tree, copy_trees};
+
+/// What to do about `BuildScripts=`: the build overlay (an image with `BuildPackages=` on top
+/// in which build scripts run) belongs to the pipeline; the assembler only copies their
+/// results in at the right step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildOutputs {
+    /// No build scripts may be configured; an error if some are.
+    Refuse,
+    /// Build scripts are configured but not run; their outputs are missing from the image.
+    /// Reported in [`AssembleReport::skipped_build_scripts`].
+    Skip,
+    /// The build scripts ran elsewhere; these `$DESTDIR` directories are copied into the image
+    /// after the prepare scripts, as mkosi copies build outputs.
+    DestDirs(Vec<PathBuf>),
+}
+
+/// Everything one assembly needs.
+#[derive(Debug, Clone)]
+pub struct AssembleOptions<'a> {
+    /// The resolved image configuration.
+    pub config: &'a ImageConfig,
+    /// The verified packages, in installation order (the lock's).
+    pub packages: &'a [LockedDeb],
+    /// The build directory: the root, scratch space and outputs go here, nothing elsewhere.
+    pub build_dir: PathBuf,
+    /// The image definition's directory (`$SRCDIR`).
+    pub src_dir: PathBuf,
+    /// Build script results.
+    pub build_outputs: BuildOutputs,
+    /// `$MKOSI_UID`/`$MKOSI_GID`.
+    pub invoking_user: (u32, u32),
+}
+
+/// The assembled root filesystem.
+#[derive(Debug, Clone)]
+pub struct Rootfs {
+    /// The root directory.
+    pub root: PathBuf,
+    /// Installed packages.
+    pub manifest: Manifest,
+    /// The tree digest that names the root.
+    pub digest: TreeDigest,
+    /// How it went.
+    pub report: AssembleReport,
+}
+
+/// What an assembly did and how long each step took.
+#[derive(Debug, Clone, Default)]
+pub struct AssembleReport {
+    /// Wall time per step, in order.
+    pub steps: Vec<(&'static str, Duration)>,
+    /// The packages unpacked by the bootstrap.
+    pub essential: Vec<String>,
+    /// The dpkg runs after the bootstrap.
+    pub dpkg_runs: Vec<DpkgRun>,
+    /// Paths removed by `RemoveFiles=`, `CleanPackageMetadata=` and normalisation.
+    pub removed: Vec<String>,
+    /// Build scripts that were configured but not run ([`BuildOutputs::Skip`]).
+    pub skipped_build_scripts: Vec<PathBuf>,
+    /// The log of dpkg and the scripts.
+    pub logs: Vec<PathBuf>,
+}
+
+/// The layout of a build directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildLayout {
+    /// The finished root.
+    pub root: PathBuf,
+    /// The root while it is built.
+    pub partial_root: PathBuf,
+    /// Scratch space (sandbox view, helpers, staged packages, logs).
+    pub work: PathBuf,
+    /// `$OUTPUTDIR`.
+    pub output_dir: PathBuf,
+    /// `$PACKAGEDIR`.
+    pub package_dir: PathBuf,
+    /// `$ARTIFACTDIR`.
+    pub artifact_dir: PathBuf,
+    /// The JSON manifest.
+    pub manifest: PathBuf,
+    /// The tree digest listing.
+    pub digest: PathBuf,
+}
+
+impl BuildLayout {
+    /// The layout below `build_dir`.
+    pub fn new(build_dir: &Path) -> Self {
+        Self {
+            root: build_dir.join("root"),
+            partial_root: build_dir.join("root.partial"),
+            work: build_dir.join("work"),
+            output_dir: build_dir.join("out"),
+            package_dir: build_dir.join("packages"),
+            artifact_dir: build_dir.join("artifacts"),
+            manifest: build_dir.join("manifest.json"),
+            digest: build_dir.join("tree-digest.txt"),
+        }
+    }
+}
+
+/// Assembles the root filesystem as the module doc describes. Needs root.
+pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
+    crate::require_root("assembling a root filesystem")?;
+    let config = options.config;
+    let content = &config.content;
+    let source_date_epoch = content.source_date_epoch.ok_or(Error::Config {
+        setting: "SourceDateEpoch",
+        reason: "not set; a reproducible root needs it (Flashbox uses 0)".into(),
+    })?;
+    match config.distribution.distribution {
+        Some(Distribution::Debian | Distribution::Ubuntu | Distribution::Kali) => {}
+        other => {
+            return Err(Error::Config {
+                setting: "Distribution",
+                reason: format!(
+                    "{} is not a dpkg-based distribution",
+                    other.map_or("(not set)", |d| d.as_str())
+                ),
+            });
+        }
+    }
+    let architecture = config
+        .distribution
+        .architecture
+        .and_then(|a| a.debian_name())
+        .ok_or(Error::Config {
+            setting: "Architecture",
+            reason: "not set, or not an architecture Debian has".into(),
+        })?;
+    let mut report = AssembleReport::default();
+    match &options.build_outputs {
+        BuildOutputs::Refuse if !content.build_scripts.is_empty() => {
+            return Err(Error::Config {
+                setting: "BuildScripts",
+                reason: "build scripts are configured, but the build overlay is the pipeline's \
+                         job: run them there and pass BuildOutputs::DestDirs, or \
+                         BuildOutputs::Skip"
+                    .into(),
+            });
+        }
+        BuildOutputs::Skip => report.skipped_build_scripts = content.build_scripts.clone(),
+        _ => {}
+    }
+
+    let layout = BuildLayout::new(&options.build_dir);
+    for dir in [&layout.partial_root, &layout.work] {
+        if fs::symlink_metadata(dir).is_ok() {
+            fs::remove_dir_all(dir).map_err(Error::io(dir))?;
+        }
+    }
+    for dir in [
+        &layout.partial_root,
+        &layout.work,
+        &layout.output_dir,
+        &layout.package_dir,
+        &layout.artifact_dir,
+    ] {
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    }
+    let root = &layout.partial_root;
+    crate::unpack::apply_metadata(root, false, 0o755, 0, 0, source_date_epoch, true)?;
+    let mut clock = Instant::now();
+    let mut lap = |report: &mut AssembleReport, step: &'static str| {
+        report.steps.push((step, clock.elapsed()));
+        clock = Instant::now();
+    };
+
+    copy_trees(&content.skeleton_trees, root)?;
+    lap(&mut report, "skeleton trees");
+
+    let (install, _) = install_packages(
+        options.packages,
+        &InstallOptions {
+            root: root.clone(),
+            work: layout.work.clone(),
+            architecture: architecture.into(),
+            source_date_epoch,
+        },
+    )?;
+    report.essential = install.essential;
+    report.dpkg_runs = install.plan;
+    report.logs.push(install.log);
+    lap(&mut report, "packages");
+
+    let script_log = layout.work.join("logs/scripts.log");
+    report.logs.push(script_log.clone());
+    let scripts = ScriptContext {
+        root: root.clone(),
+        src_dir: options.src_dir.clone(),
+        output_dir: layout.output_dir.clone(),
+        package_dir: layout.package_dir.clone(),
+        artifact_dir: layout.artifact_dir.clone(),
+        build_dir: config.build.build_directory.clone(),
+        dest_dir: None,
+        work: layout.work.clone(),
+        source_date_epoch,
+        invoking_user: options.invoking_user,
+        log: Some(script_log),
+    };
+    run_scripts(
+        config,
+        &scripts,
+        ScriptKind::Prepare,
+        &content.prepare_scripts,
+    )?;
+    if let BuildOutputs::DestDirs(dirs) = &options.build_outputs {
+        for dir in dirs {
+            copy_tree(
+                &config_model::Tree {
+                    source: dir.clone(),
+                    target: None,
+                },
+                root,
+            )?;
+        }
+    }
+    copy_trees(&content.extra_trees, root)?;
+    lap(&mut report, "prepare scripts, build outputs, extra trees");
+
+    run_scripts(
+        config,
+        &scripts,
+        ScriptKind::PostInstallation,
+        &content.post_installation_scripts,
+    )?;
+    remove_policy_rc_d(root)?;
+    lap(&mut report, "post-installation scripts");
+
+    remove_packages_and_files(config, root, &layout.work, source_date_epoch)?;
+    let status_path = root.join("var/lib/dpkg/status");
+    let status = fs::read_to_string(&status_path).map_err(Error::io(&status_path))?;
+    let manifest = Manifest::new(config, &installed_packages(&status)?);
+    if content.clean_package_metadata == Some(Feature::Enabled) {
+        report.removed.extend(clean_package_metadata(root)?);
+    }
+    run_scripts(
+        config,
+        &scripts,
+        ScriptKind::Finalize,
+        &content.finalize_scripts,
+    )?;
+    lap(&mut report, "removals, finalize scripts");
+
+    report
+        .removed
+        .extend(normalise(root, source_date_epoch)?.removed);
+    lap(&mut report, "normalisation");
+
+    if fs::symlink_metadata(&layout.root).is_ok() {
+        fs::remove_dir_all(&layout.root).map_err(Error::io(&layout.root))?;
+    }
+    fs::rename(root, &layout.root).map_err(Error::io(&layout.root))?;
+    let digest = tree_digest(&layout.root)?;
+    write_atomically(&layout.manifest, manifest.to_json().as_bytes())?;
+    write_atomically(&layout.digest, digest.listing().as_bytes())?;
+    lap(&mut report, "tree digest");
+    Ok(Rootfs {
+        root: layout.root,
+        manifest,
+        digest,
+        report,
+    })
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    let partial = path.with_extension("partial");
+    fs::write(&partial, contents).map_err(Error::io(&partial))?;
+    fs::rename(&partial, path).map_err(Error::io(path))
+}
+
+/// Characters a `RemoveFiles=` glob may hold (it is expanded by the image's shell).
+fn is_safe_glob(glob: &str) -> bool {
+    glob.starts_with('/')
+        && glob
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+@%:,=*?[]!{}~".contains(c))
+}
+
+/// `RemovePackages=` with the image's `dpkg --purge`, then `RemoveFiles=` globs expanded and
+/// removed inside the image (so a symlink in the image can never lead outside it).
+fn remove_packages_and_files(
+    config: &ImageConfig,
+    root: &Path,
+    work: &Path,
+    source_date_epoch: u64,
+) -> Result<(), Error> {
+    let content = &config.content;
+    if content.remove_packages.is_empty() && content.remove_files.is_empty() {
+        return Ok(());
+    }
+    let sandbox = Sandbox {
+        root: root.to_path_buf(),
+        view: work.join("view"),
+        network: false,
+        binds: Vec::new(),
+    };
+    let log = work.join("logs/remove.log");
+    if let Some(dir) = log.parent() {
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    }
+    let place = Place::Chroot { cwd: "/".into() };
+    if !content.remove_packages.is_empty() {
+        let mut command = SandboxCommand::new(
+            "/usr/bin/dpkg",
+            ["--purge".to_owned()]
+                .into_iter()
+                .chain(content.remove_packages.iter().map(|p| p.name.clone())),
+            place.clone(),
+        );
+        command.env = dpkg_environment(source_date_epoch);
+        command.log = Some(log.clone());
+        sandbox::run(&sandbox, &command)?;
+    }
+    if !content.remove_files.is_empty() {
+        if let Some(bad) = content.remove_files.iter().find(|g| !is_safe_glob(g)) {
+            return Err(Error::Config {
+                setting: "RemoveFiles",
+                reason: format!(
+                    "`{bad}`: only absolute globs of letters, digits and ._-+@%:,=*?[]!{{}}~"
+                ),
+            });
+        }
+        let script = format!("rm -rf -- {}", content.remove_files.join(" "));
+        let mut command = SandboxCommand::new("/bin/sh", ["-c".to_owned(), script], place);
+        command.env = dpkg_environment(source_date_epoch);
+        command.log = Some(log);
+        sandbox::run(&sandbox, &command)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_files_globs_are_checked() {
+        assert!(is_safe_glob("/usr/share/doc/*"));
+        assert!(is_safe_glob("/usr/lib/modules/*/kernel/[a-c]*"));
+        assert!(!is_safe_glob("usr/share"));
+        assert!(!is_safe_glob("/x; rm -rf /"));
+        assert!(!is_safe_glob("/$(reboot)"));
+        assert!(!is_safe_glob("/a b"));
+    }
+
+    #[test]
+    fn configuration_errors_come_first() {
+        if crate::require_root("test").is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ImageConfig::default();
+        let build_dir = dir.path().join("build");
+        let run = |config: &ImageConfig| {
+            assemble(&AssembleOptions {
+                config,
+                packages: &[],
+                build_dir: build_dir.clone(),
+                src_dir: dir.path().to_path_buf(),
+                build_outputs: BuildOutputs::Refuse,
+                invoking_user: (0, 0),
+            })
+            .unwrap_err()
+        };
+        let err = run(&config);
+        assert!(err.to_string().contains("SourceDateEpoch"), "{err}");
+        config.content.source_date_epoch = Some(0);
+        let err = run(&config);
+        assert!(err.to_string().contains("Distribution"), "{err}");
+        config.distribution.distribution = Some(Distribution::Debian);
+        let err = run(&config);
+        assert!(err.to_string().contains("Architecture"), "{err}");
+        config.distribution.architecture = Some(config_model::Architecture::X86_64);
+        config.content.build_scripts = vec!["/src/mkosi.build".into()];
+        let err = run(&config);
+        assert!(err.to_string().contains("BuildScripts"), "{err}");
+        assert!(!dir.path().join("build").exists(), "nothing was written");
+    }
+}

@@ -1,0 +1,126 @@
+//! The crate's one error type.
+//!
+//! Every variant names what it is about: the package and archive entry, the file on disk, the
+//! script or the command. Nothing is reported as a bare `io::Error`.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong while unpacking, installing, running scripts or normalising.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An operation that needs root (mount namespaces, chroot, file ownership) was asked for
+    /// by another user.
+    #[error(
+        "{action} needs root (mount namespace, chroot and file ownership); run as root \
+         (e.g. with sudo). Unprivileged builds in a user namespace are not supported yet"
+    )]
+    NotRoot {
+        /// What was about to happen.
+        action: &'static str,
+    },
+    /// A `.deb` file that is not a well-formed Debian binary package.
+    #[error("{}: not a valid .deb: {reason}", deb.display())]
+    MalformedDeb {
+        /// The file.
+        deb: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An archive entry that would land outside the root or write through a symlink, or
+    /// that cannot be created as asked. Nothing of it was written.
+    #[error("{package}: refusing archive entry `{entry}`: {reason}")]
+    UnsafeEntry {
+        /// The package (or tree archive) the entry belongs to.
+        package: String,
+        /// The entry's path as written in the archive.
+        entry: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// A control file (`control`, `conffiles`, `/var/lib/dpkg/status`) that does not parse.
+    #[error("{what}: {reason}")]
+    Control {
+        /// The package or file.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The package list handed in is inconsistent (a name twice, a package missing that
+    /// another one needs for the bootstrap).
+    #[error("package list: {reason}")]
+    PackageList {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The image configuration lacks something the assembly needs.
+    #[error("configuration: {setting}: {reason}")]
+    Config {
+        /// The mkosi setting.
+        setting: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Setting up the sandbox (namespace, mounts, chroot) failed.
+    #[error("sandbox for `{command}`: {step}: {source}")]
+    Sandbox {
+        /// The command that was to run.
+        command: String,
+        /// The step that failed.
+        step: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A command (dpkg, a maintainer script run, a user's script) exited unsuccessfully.
+    #[error("{command} failed ({status}){}", if output.is_empty() { String::new() } else { format!(":\n{output}") })]
+    Command {
+        /// The command line or script.
+        command: String,
+        /// How it ended (`exit status 1`, `signal 9`).
+        status: String,
+        /// The last lines of its output, when it was captured.
+        output: String,
+    },
+    /// A skeleton or extra tree that cannot be copied.
+    #[error("tree {}: {reason}", source_path.display())]
+    Tree {
+        /// The tree's source directory or archive.
+        source_path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An I/O error on a file or directory.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// An [`Error::Io`] about `path`, for `map_err`.
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+
+    /// An [`Error::UnsafeEntry`].
+    pub(crate) fn unsafe_entry(package: &str, entry: &str, reason: impl Into<String>) -> Error {
+        Error::UnsafeEntry {
+            package: package.to_owned(),
+            entry: entry.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Fails with [`Error::NotRoot`] unless the effective user is root.
+pub fn require_root(action: &'static str) -> Result<(), Error> {
+    if rustix::process::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(Error::NotRoot { action })
+    }
+}
