@@ -1,0 +1,713 @@
+//! End-to-end tests of the I/O edge against a tiny archive served on 127.0.0.1 by a
+//! `TcpListener` thread: a signed `InRelease` (a throwaway test key), `Packages.xz`, and
+//! `.deb`s built by the test. Each integrity failure is served for real over HTTP, and the
+//! tests check the typed error and that nothing bad was left in the cache.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use config_model::{Architecture, Distribution, ImageConfig};
+
+use super::*;
+use crate::archive::ArchiveOptions;
+use crate::deb::build_minimal_deb;
+use crate::resolve::{LockMode, ResolveOptions, resolve, resolve_with_lock};
+use crate::signature::testing::TestKey;
+use crate::solver::BaseSet;
+
+/// How the server answers one path.
+#[derive(Clone)]
+enum Reply {
+    Ok(Vec<u8>),
+    /// Announces the full length, sends only the first half, then closes.
+    Truncated(Vec<u8>),
+}
+
+/// A minimal HTTP/1.1 server for GET requests, one connection at a time.
+struct Server {
+    port: u16,
+    files: Arc<Mutex<BTreeMap<String, Reply>>>,
+    requests: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let files: Arc<Mutex<BTreeMap<String, Reply>>> = Arc::default();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (files, requests, stop) = (files.clone(), requests.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Bounded: a test makes a few dozen requests at most.
+                for stream in listener.incoming().take(10_000) {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if let Ok(stream) = stream {
+                        let _ = serve(stream, &files, &requests);
+                    }
+                }
+            })
+        };
+        Self {
+            port,
+            files,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/debian", self.port)
+    }
+
+    fn put(&self, path: &str, reply: Reply) {
+        self.files.lock().unwrap().insert(path.to_owned(), reply);
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(
+    stream: TcpStream,
+    files: &Mutex<BTreeMap<String, Reply>>,
+    requests: &AtomicUsize,
+) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header == "\r\n" {
+            break;
+        }
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_owned();
+    if path.is_empty() || request_line.is_empty() {
+        return Ok(());
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    let reply = files.lock().unwrap().get(&path).cloned();
+    let mut stream = stream;
+    match reply {
+        None => stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?,
+        Some(Reply::Ok(body)) => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            stream.write_all(&body)?;
+        }
+        Some(Reply::Truncated(body)) => {
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
+            stream.write_all(&body[..body.len() / 2])?;
+        }
+    }
+    stream.flush()
+}
+
+const DATE: &str = "Sat, 12 Sep 2026 07:55:41 UTC";
+const VALID_UNTIL: &str = "Sat, 19 Sep 2026 07:55:41 UTC";
+/// A "now" inside the validity window of the test Release.
+fn now() -> i64 {
+    crate::release::parse_date(DATE).unwrap() + 3600
+}
+
+/// The test archive: its files, so tests can tamper with them before serving.
+struct TestArchive {
+    key: TestKey,
+    debs: BTreeMap<String, Vec<u8>>,
+    packages: String,
+}
+
+impl TestArchive {
+    fn new() -> Self {
+        let mut debs = BTreeMap::new();
+        let mut packages = String::new();
+        for (name, control) in [
+            (
+                "hello",
+                "Package: hello\nVersion: 1.0-1\nArchitecture: amd64\nDepends: libhello (>= 1.0)\n",
+            ),
+            (
+                "libhello",
+                "Package: libhello\nVersion: 1.0-1\nArchitecture: amd64\nMulti-Arch: same\n",
+            ),
+            (
+                "unrelated",
+                "Package: unrelated\nVersion: 2\nArchitecture: all\n",
+            ),
+        ] {
+            let deb = build_minimal_deb(control).unwrap();
+            let path = format!("pool/main/{}/{name}/{name}_1.0-1_amd64.deb", &name[..1]);
+            packages.push_str(control);
+            packages.push_str(&format!(
+                "Filename: {path}\nSize: {}\nSHA256: {}\n\n",
+                deb.len(),
+                Sha256::of(&deb)
+            ));
+            debs.insert(path, deb);
+        }
+        Self {
+            key: TestKey::generate(42),
+            debs,
+            packages,
+        }
+    }
+
+    fn release(&self, codename: &str, packages_xz: &[u8]) -> String {
+        format!(
+            "Origin: Test\nSuite: stable\nCodename: {codename}\nDate: {DATE}\nValid-Until: {VALID_UNTIL}\n\
+             Architectures: amd64\nComponents: main\nNo-Support-for-Architecture-all: Packages\nSHA256:\n \
+             {} {} main/binary-amd64/Packages\n {} {} main/binary-amd64/Packages.xz\n",
+            Sha256::of(self.packages.as_bytes()),
+            self.packages.len(),
+            Sha256::of(packages_xz),
+            packages_xz.len()
+        )
+    }
+
+    /// Serves everything, honest.
+    fn serve(&self, server: &Server) {
+        let xz = xz(self.packages.as_bytes());
+        server.put(
+            "/debian/dists/trixie/InRelease",
+            Reply::Ok(self.key.clearsign(&self.release("trixie", &xz))),
+        );
+        server.put(
+            "/debian/dists/trixie/main/binary-amd64/Packages.xz",
+            Reply::Ok(xz),
+        );
+        for (path, deb) in &self.debs {
+            server.put(&format!("/debian/{path}"), Reply::Ok(deb.clone()));
+        }
+    }
+}
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let mut encoder = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+struct Setup {
+    server: Server,
+    archive: TestArchive,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let server = Server::start();
+        let archive = TestArchive::new();
+        archive.serve(&server);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keyring.gpg"), archive.key.keyring_bytes()).unwrap();
+        Self {
+            server,
+            archive,
+            dir,
+        }
+    }
+
+    fn cache(&self) -> Cache {
+        Cache::new(self.dir.path().join("cache"))
+    }
+
+    fn config(&self, packages: &[&str]) -> ImageConfig {
+        let mut config = ImageConfig::default();
+        config.distribution.distribution = Some(Distribution::Debian);
+        config.distribution.release = Some("trixie".into());
+        config.distribution.architecture = Some(Architecture::X86_64);
+        config.distribution.mirror = Some(self.server.url());
+        config.content.packages = packages.iter().map(|p| p.parse().unwrap()).collect();
+        config
+    }
+
+    fn options(&self) -> ResolveOptions {
+        ResolveOptions {
+            archive: ArchiveOptions {
+                keyring: self.dir.path().join("keyring.gpg"),
+                ..ArchiveOptions::default()
+            },
+            fetch: FetchOptions {
+                now: now(),
+                parallel: 2,
+                retry: RetryPolicy {
+                    retries: 1,
+                    backoff: Duration::from_millis(1),
+                    connect_timeout: Duration::from_secs(5),
+                    body_timeout: Duration::from_secs(10),
+                },
+            },
+            base: BaseSet::Essential,
+        }
+    }
+
+    fn resolve(&self, config: &ImageConfig) -> Result<crate::resolve::Resolution, Error> {
+        resolve(config, &self.options(), &self.cache(), &NoProgress)
+    }
+
+    fn sources(&self, config: &ImageConfig) -> FetchSources {
+        let spec = ArchiveSpec::from_config(config, &self.options().archive).unwrap();
+        FetchSources::new(&spec, &[])
+    }
+
+    /// Every file under the cache (temporary files included).
+    fn cached_files(&self) -> Vec<PathBuf> {
+        walk(&self.dir.path().join("cache"))
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn resolve_lock_fetch_and_reuse_end_to_end() {
+    let setup = Setup::new();
+    let config = setup.config(&["hello"]);
+    let resolution = setup.resolve(&config).unwrap();
+    let names: Vec<_> = resolution
+        .lock
+        .packages
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["hello", "libhello"]);
+    assert_eq!(resolution.lock.sources[0].suite, "trixie");
+    assert_eq!(resolution.lock.sources[0].date.as_deref(), Some(DATE));
+    // The lock names no mirror: it can be used with any archive location.
+    assert!(!resolution.lock.to_toml().contains("127.0.0.1"));
+
+    // Fetch: verified files in the cache; a second fetch downloads nothing.
+    let sources = setup.sources(&config);
+    let options = setup.options();
+    let debs = fetch(
+        &resolution.lock,
+        &sources,
+        &setup.cache(),
+        &options.fetch,
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(debs.len(), 2);
+    for deb in &debs {
+        assert_eq!(Sha256::of(&std::fs::read(&deb.path).unwrap()), deb.sha256);
+    }
+    let before = setup.server.requests();
+    fetch(
+        &resolution.lock,
+        &sources,
+        &setup.cache(),
+        &options.fetch,
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(
+        setup.server.requests(),
+        before,
+        "everything came from the cache"
+    );
+
+    // A corrupted cache entry is detected and fetched again.
+    std::fs::write(&debs[0].path, b"corrupted").unwrap();
+    let again = fetch(
+        &resolution.lock,
+        &sources,
+        &setup.cache(),
+        &options.fetch,
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(setup.server.requests(), before + 1);
+    assert_eq!(
+        Sha256::of(&std::fs::read(&again[0].path).unwrap()),
+        again[0].sha256
+    );
+
+    // An up-to-date lock is used without reading the archive.
+    let lock = resolution.lock.clone();
+    let before = setup.server.requests();
+    let outcome = resolve_with_lock(
+        &config,
+        &options,
+        Some(&lock),
+        LockMode::Locked,
+        &setup.cache(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(!outcome.resolved);
+    assert_eq!(outcome.lock, lock);
+    assert_eq!(setup.server.requests(), before);
+
+    // A changed request: --locked refuses and names the stale entry; otherwise re-resolves.
+    let changed = setup.config(&["hello", "unrelated"]);
+    let err = resolve_with_lock(
+        &changed,
+        &options,
+        Some(&lock),
+        LockMode::Locked,
+        &setup.cache(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::LockStale { reasons } if reasons == &["Packages= `unrelated` is not in the lock"]),
+        "{err}"
+    );
+    let outcome = resolve_with_lock(
+        &changed,
+        &options,
+        Some(&lock),
+        LockMode::Update,
+        &setup.cache(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(outcome.resolved);
+    assert_eq!(outcome.lock.packages.len(), 3);
+
+    // why: the chain from the request.
+    let why = resolution.why("libhello", PackageSet::Image).unwrap();
+    assert_eq!(why.steps.len(), 2);
+    assert_eq!(why.steps[1].via, "Depends: libhello (>= 1.0)");
+}
+
+#[test]
+fn tampered_inrelease_is_refused() {
+    let setup = Setup::new();
+    let xz = xz(setup.archive.packages.as_bytes());
+    let signed = String::from_utf8(
+        setup
+            .archive
+            .key
+            .clearsign(&setup.archive.release("trixie", &xz)),
+    )
+    .unwrap();
+    let tampered = signed.replace("Origin: Test", "Origin: Evil");
+    setup.server.put(
+        "/debian/dists/trixie/InRelease",
+        Reply::Ok(tampered.into_bytes()),
+    );
+    let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err}");
+    assert!(err.to_string().contains("signature check failed"), "{err}");
+    assert!(
+        setup.cached_files().is_empty(),
+        "{:?}",
+        setup.cached_files()
+    );
+
+    // An unsigned Release is refused too, unless the configuration trusts the archive.
+    setup.server.put(
+        "/debian/dists/trixie/InRelease",
+        Reply::Ok(setup.archive.release("trixie", &xz).into_bytes()),
+    );
+    let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
+    assert!(matches!(err, Error::BadSignature { .. }), "{err}");
+    let mut trusting = setup.config(&["hello"]);
+    trusting.distribution.repository_key_check = Some(false);
+    setup.resolve(&trusting).unwrap();
+}
+
+#[test]
+fn expired_and_misplaced_releases_are_refused() {
+    let setup = Setup::new();
+    let config = setup.config(&["hello"]);
+    let mut options = setup.options();
+    options.fetch.now = crate::release::parse_date(VALID_UNTIL).unwrap() + 1;
+    let err = resolve(&config, &options, &setup.cache(), &NoProgress).unwrap_err();
+    assert!(matches!(err, Error::Expired { .. }), "{err}");
+
+    // A snapshot is old on purpose: Valid-Until does not apply.
+    let mut snapshot = config.clone();
+    snapshot.distribution.snapshot = Some("20260912T000000Z".into());
+    options.archive.snapshot_url_template = Some(format!("{}/{{snapshot}}/", setup.server.url()));
+    setup.server.put(
+        "/debian/20260912T000000Z/dists/trixie/InRelease",
+        Reply::Ok(
+            setup.archive.key.clearsign(
+                &setup
+                    .archive
+                    .release("trixie", &xz(setup.archive.packages.as_bytes())),
+            ),
+        ),
+    );
+    setup.server.put(
+        "/debian/20260912T000000Z/dists/trixie/main/binary-amd64/Packages.xz",
+        Reply::Ok(xz(setup.archive.packages.as_bytes())),
+    );
+    resolve(&snapshot, &options, &setup.cache(), &NoProgress).unwrap();
+
+    // A validly signed Release of another suite served in place of this one.
+    let xz = xz(setup.archive.packages.as_bytes());
+    setup.server.put(
+        "/debian/dists/trixie/InRelease",
+        Reply::Ok(
+            setup
+                .archive
+                .key
+                .clearsign(&setup.archive.release("forky", &xz)),
+        ),
+    );
+    let err = setup.resolve(&config).unwrap_err();
+    assert!(matches!(err, Error::WrongRelease { .. }), "{err}");
+}
+
+#[test]
+fn packages_index_with_a_wrong_hash_is_refused() {
+    let setup = Setup::new();
+    let mut other = setup.archive.packages.clone();
+    other.push_str("Package: injected\nVersion: 1\nArchitecture: amd64\n\n");
+    setup.server.put(
+        "/debian/dists/trixie/main/binary-amd64/Packages.xz",
+        Reply::Ok(xz(other.as_bytes())),
+    );
+    let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
+    assert!(
+        matches!(&err, Error::HashMismatch { url, .. } | Error::SizeMismatch { url, .. } if url.ends_with("Packages.xz")),
+        "{err}"
+    );
+    assert!(
+        setup.cached_files().is_empty(),
+        "{:?}",
+        setup.cached_files()
+    );
+}
+
+#[test]
+fn deb_with_a_wrong_hash_is_refused_and_not_cached() {
+    let setup = Setup::new();
+    let config = setup.config(&["hello"]);
+    let lock = setup.resolve(&config).unwrap().lock;
+    let before = setup.cached_files();
+    // Same length, different bytes.
+    let (path, deb) = setup
+        .archive
+        .debs
+        .iter()
+        .find(|(p, _)| p.contains("/hello_"))
+        .unwrap();
+    let mut evil = deb.clone();
+    let last = evil.len() - 1;
+    evil[last] ^= 0xff;
+    setup
+        .server
+        .put(&format!("/debian/{path}"), Reply::Ok(evil));
+    let err = fetch(
+        &lock,
+        &setup.sources(&config),
+        &setup.cache(),
+        &setup.options().fetch,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::HashMismatch { url, .. } if url.ends_with("hello_1.0-1_amd64.deb")),
+        "{err}"
+    );
+    let after: Vec<_> = setup
+        .cached_files()
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    assert!(
+        after.iter().all(|f| !f
+            .to_string_lossy()
+            .contains(&lock.packages[0].sha256.to_hex())
+            && !f.to_string_lossy().contains(".tmp-")),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn truncated_download_is_refused_and_not_cached() {
+    let setup = Setup::new();
+    let config = setup.config(&["hello"]);
+    let lock = setup.resolve(&config).unwrap().lock;
+    let before = setup.cached_files();
+    let (path, deb) = setup
+        .archive
+        .debs
+        .iter()
+        .find(|(p, _)| p.contains("/hello_"))
+        .unwrap();
+    setup
+        .server
+        .put(&format!("/debian/{path}"), Reply::Truncated(deb.clone()));
+    let err = fetch(
+        &lock,
+        &setup.sources(&config),
+        &setup.cache(),
+        &setup.options().fetch,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::SizeMismatch { expected, actual, .. } if *actual < *expected),
+        "{err}"
+    );
+    let hello = &lock.packages[0];
+    assert_eq!(hello.name, "hello");
+    let after: Vec<_> = setup
+        .cached_files()
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    assert!(
+        after
+            .iter()
+            .all(|f| !f.to_string_lossy().contains(&hello.sha256.to_hex())),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn local_debs_take_part_and_are_verified() {
+    let setup = Setup::new();
+    let local = setup.dir.path().join("packages");
+    std::fs::create_dir_all(&local).unwrap();
+    let deb =
+        build_minimal_deb("Package: tool\nVersion: 0.1\nArchitecture: amd64\nDepends: hello\n")
+            .unwrap();
+    std::fs::write(local.join("tool_0.1_amd64.deb"), &deb).unwrap();
+    let mut config = setup.config(&["tool"]);
+    config.content.package_directories = vec![local.clone()];
+    let resolution = setup.resolve(&config).unwrap();
+    let tool = resolution
+        .lock
+        .packages
+        .iter()
+        .find(|p| p.name == "tool")
+        .unwrap();
+    assert_eq!(
+        (tool.suite.as_str(), tool.path.as_str()),
+        ("local", "tool_0.1_amd64.deb")
+    );
+    assert_eq!(resolution.lock.request.local_debs.len(), 1);
+    let sources = FetchSources::new(
+        &ArchiveSpec::from_config(&config, &setup.options().archive).unwrap(),
+        std::slice::from_ref(&local),
+    );
+    let debs = fetch(
+        &resolution.lock,
+        &sources,
+        &setup.cache(),
+        &setup.options().fetch,
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(
+        debs.iter()
+            .any(|d| d.path == local.join("tool_0.1_amd64.deb"))
+    );
+
+    // A local .deb changed after locking: the lock is stale, and fetching refuses it.
+    std::fs::write(
+        local.join("tool_0.1_amd64.deb"),
+        build_minimal_deb("Package: tool\nVersion: 0.1\nArchitecture: amd64\n").unwrap(),
+    )
+    .unwrap();
+    let err = fetch(
+        &resolution.lock,
+        &sources,
+        &setup.cache(),
+        &setup.options().fetch,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::SizeMismatch { .. } | Error::HashMismatch { .. }),
+        "{err}"
+    );
+    let err = resolve_with_lock(
+        &config,
+        &setup.options(),
+        Some(&resolution.lock),
+        LockMode::Locked,
+        &setup.cache(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("local package"), "{err}");
+}
+
+#[test]
+fn progress_reports_bytes() {
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<(String, u64, bool)>>);
+    impl Progress for Recorder {
+        fn finished(&self, item: &str, stats: &TransferStats) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((item.to_owned(), stats.bytes, stats.from_cache));
+        }
+    }
+    let setup = Setup::new();
+    let config = setup.config(&["hello"]);
+    let lock = setup.resolve(&config).unwrap().lock;
+    let recorder = Recorder::default();
+    fetch(
+        &lock,
+        &setup.sources(&config),
+        &setup.cache(),
+        &setup.options().fetch,
+        &recorder,
+    )
+    .unwrap();
+    let mut seen = recorder.0.into_inner().unwrap();
+    seen.sort();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].0, "hello_1.0-1_amd64.deb");
+    assert_eq!(seen[0].1, lock.packages[0].size);
+    assert!(!seen[0].2);
+}
