@@ -6,6 +6,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod image;
+mod phases;
+mod progress;
 mod summary;
 mod test;
 
@@ -26,6 +29,8 @@ struct Cli {
 enum Task {
     /// Install what the tests need (when missing), then run fmt, clippy, cargo-deny and every test.
     Test,
+    /// Build an image: resolve, fetch, assemble, kernel, initrd, UKI (and disks for gcp/azure).
+    Image(image::ImageArgs),
     /// Print the resolved configuration of an image definition.
     Summary(summary::SummaryArgs),
     /// List the sections of a Unified Kernel Image with sizes, sha256 and its Authenticode hashes.
@@ -44,6 +49,7 @@ enum Task {
 fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Test => test::run(),
+        Task::Image(args) => image::run(&args),
         Task::Summary(args) => summary::run(&args),
         Task::Bench(bench) => bench::run(&bench),
         Task::InspectUki { file, extract } => inspect_uki(&file, extract.as_deref()),

@@ -36,7 +36,13 @@ impl Phases {
 
     /// The table: phase, wall time, detail, and the total.
     pub fn table(&self) -> String {
-        let width = self.done.iter().map(|p| p.name.len()).max().unwrap_or(5).max(5);
+        let width = self
+            .done
+            .iter()
+            .map(|p| p.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
         let mut out = format!("{:<width$}  {:>9}  detail\n", "phase", "time");
         let mut total = Duration::ZERO;
         for phase in &self.done {

@@ -10,7 +10,7 @@ use crate::workspace_root;
 
 /// Which definition to read, as mkosi's own flags say it.
 #[derive(Args)]
-pub struct ImageArgs {
+pub struct DefinitionArgs {
     /// An image in `fixtures/images/` (read as `-I images/NAME.conf` in the fixtures tree).
     pub name: Option<String>,
     /// The mkosi tree to read (default: `fixtures/` with NAME, else the current directory).
@@ -27,7 +27,7 @@ pub struct ImageArgs {
     pub image_id: Option<String>,
 }
 
-impl ImageArgs {
+impl DefinitionArgs {
     /// The loader options these flags describe.
     pub fn load_options(&self) -> Result<LoadOptions> {
         let directory = match (&self.directory, &self.name) {
@@ -67,7 +67,7 @@ impl ImageArgs {
 #[derive(Args)]
 pub struct SummaryArgs {
     #[command(flatten)]
-    image: ImageArgs,
+    image: DefinitionArgs,
     /// Print the JSON that scripts receive in `$MKOSI_CONFIG`.
     #[arg(long, conflicts_with = "toml")]
     json: bool,

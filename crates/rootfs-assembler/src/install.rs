@@ -173,59 +173,101 @@ impl<'a> DependencyGraph<'a> {
     }
 }
 
-/// Plans the dpkg runs for the packages after the bootstrap. Pure.
+/// Plans the dpkg runs that install `order` (indices into `controls`, in the caller's order).
+/// Pure.
 ///
-/// `controls` is the caller's whole list, `installed` the indices already installed and
-/// configured (the Essential set). Packages are unpacked in the caller's order; before a
-/// package whose `Pre-Depends` name a package not yet configured, that package and everything
-/// it depends on (transitively, among those not yet configured) are unpacked if they were not
-/// yet (moving them forward) and configured. A final `--configure --pending` configures the
-/// rest.
-pub fn plan_install(controls: &[Control], installed: &BTreeSet<usize>) -> Vec<DpkgRun> {
-    let graph = DependencyGraph::new(controls);
-    let mut configured = installed.clone();
-    let mut unpacked = installed.clone();
-    let mut runs = Vec::new();
-    let mut batch: Vec<usize> = Vec::new();
-    for index in 0..controls.len() {
-        if unpacked.contains(&index) {
-            continue;
+/// `installed` are the indices already installed and configured. dpkg refuses to unpack a
+/// package whose `Pre-Depends` are not configured, so before a package is unpacked each of its
+/// pre-dependencies is configured first: the pre-dependency and everything it depends on
+/// (transitively, among those not yet configured) are unpacked, each by the same rule, and
+/// configured together. Everything else is unpacked in batches in the caller's order, and a
+/// final `--configure --pending` configures the rest.
+pub fn plan_install(
+    controls: &[Control],
+    installed: &BTreeSet<usize>,
+    order: &[usize],
+) -> Vec<DpkgRun> {
+    let mut planner = Planner {
+        controls,
+        graph: DependencyGraph::new(controls),
+        configured: installed.clone(),
+        unpacked: installed.clone(),
+        being_configured: BTreeSet::new(),
+        batch: Vec::new(),
+        runs: Vec::new(),
+    };
+    for &index in order {
+        planner.ensure_unpacked(index);
+    }
+    planner.flush();
+    planner.runs.push(DpkgRun::ConfigurePending);
+    planner.runs
+}
+
+/// The state of [`plan_install`].
+struct Planner<'a> {
+    controls: &'a [Control],
+    graph: DependencyGraph<'a>,
+    configured: BTreeSet<usize>,
+    unpacked: BTreeSet<usize>,
+    /// Pre-dependencies being configured further up the recursion (cycle guard).
+    being_configured: BTreeSet<usize>,
+    /// Packages to unpack in the next `--unpack` run.
+    batch: Vec<usize>,
+    runs: Vec<DpkgRun>,
+}
+
+impl Planner<'_> {
+    fn ensure_unpacked(&mut self, index: usize) {
+        if self.unpacked.contains(&index) {
+            return;
         }
-        let blocking: Vec<usize> = graph
-            .pre_dependencies(index)
+        for dep in self.graph.pre_dependencies(index) {
+            if dep != index && !self.configured.contains(&dep) {
+                self.ensure_configured(dep);
+            }
+        }
+        self.batch.push(index);
+        self.unpacked.insert(index);
+    }
+
+    fn ensure_configured(&mut self, index: usize) {
+        if !self.being_configured.insert(index) {
+            return; // a Pre-Depends cycle: dpkg will say so
+        }
+        let mut closure = BTreeSet::new();
+        let mut stack = vec![index];
+        while let Some(dep) = stack.pop() {
+            if !self.configured.contains(&dep) && closure.insert(dep) {
+                stack.extend(self.graph.all_dependencies(dep));
+            }
+        }
+        for &dep in &closure {
+            self.ensure_unpacked(dep);
+        }
+        self.flush();
+        let pending: Vec<usize> = closure
             .into_iter()
-            .filter(|dep| !configured.contains(dep) && *dep != index)
+            .filter(|d| !self.configured.contains(d))
             .collect();
-        if !blocking.is_empty() {
-            // Everything the pre-dependencies need, transitively, that is not configured.
-            let mut closure = BTreeSet::new();
-            let mut stack = blocking;
-            while let Some(dep) = stack.pop() {
-                if dep != index && !configured.contains(&dep) && closure.insert(dep) {
-                    stack.extend(graph.all_dependencies(dep));
-                }
-            }
-            batch.extend(closure.iter().filter(|d| !unpacked.contains(*d)).copied());
-            if !batch.is_empty() {
-                unpacked.extend(batch.iter().copied());
-                runs.push(DpkgRun::Unpack(std::mem::take(&mut batch)));
-            }
-            runs.push(DpkgRun::Configure(
-                closure
+        if !pending.is_empty() {
+            self.runs.push(DpkgRun::Configure(
+                pending
                     .iter()
-                    .map(|&d| controls[d].package.clone())
+                    .map(|&d| self.controls[d].package.clone())
                     .collect(),
             ));
-            configured.extend(closure);
+            self.configured.extend(pending);
         }
-        batch.push(index);
-        unpacked.insert(index);
+        self.being_configured.remove(&index);
     }
-    if !batch.is_empty() {
-        runs.push(DpkgRun::Unpack(batch));
+
+    fn flush(&mut self) {
+        if !self.batch.is_empty() {
+            self.runs
+                .push(DpkgRun::Unpack(std::mem::take(&mut self.batch)));
+        }
     }
-    runs.push(DpkgRun::ConfigurePending);
-    runs
 }
 
 /// Installs `debs` (the caller's order; typically the lock's) into `options.root` as the
@@ -309,28 +351,43 @@ pub fn install_packages(
         sandbox::run(&sandbox, &command)
     };
 
-    // 2. The Essential set, properly, with its maintainer scripts.
-    let mut args = vec!["--force-depends".to_owned(), "--install".to_owned()];
-    args.extend(essential.iter().map(|&i| staged[i].clone()));
-    dpkg(args)?;
+    let run_plan = |plan: &[DpkgRun], force_depends: bool| -> Result<(), Error> {
+        for run in plan {
+            let mut args: Vec<String> = Vec::new();
+            if force_depends {
+                args.push("--force-depends".to_owned());
+            }
+            match run {
+                DpkgRun::Unpack(indices) => {
+                    args.push("--unpack".to_owned());
+                    args.extend(indices.iter().map(|&i| staged[i].clone()));
+                }
+                DpkgRun::Configure(names) => {
+                    args.push("--configure".to_owned());
+                    args.extend(names.iter().cloned());
+                }
+                DpkgRun::ConfigurePending => {
+                    args.extend(["--configure".to_owned(), "--pending".to_owned()]);
+                }
+            }
+            dpkg(args)?;
+        }
+        Ok(())
+    };
+
+    // 2. The Essential set, properly, with its maintainer scripts. Its members may depend on
+    // each other in cycles, hence --force-depends; Pre-Depends (which dpkg enforces even then:
+    // `init` -> systemd -> libsystemd-shared) are configured first by the plan.
+    let essential_plan = plan_install(&controls, &BTreeSet::new(), &essential);
+    run_plan(&essential_plan, true)?;
 
     // 3. Everything else.
     let installed: BTreeSet<usize> = essential.iter().copied().collect();
-    let plan = plan_install(&controls, &installed);
-    for run in &plan {
-        let args = match run {
-            DpkgRun::Unpack(indices) => ["--unpack".to_owned()]
-                .into_iter()
-                .chain(indices.iter().map(|&i| staged[i].clone()))
-                .collect(),
-            DpkgRun::Configure(names) => ["--configure".to_owned()]
-                .into_iter()
-                .chain(names.iter().cloned())
-                .collect(),
-            DpkgRun::ConfigurePending => vec!["--configure".into(), "--pending".into()],
-        };
-        dpkg(args)?;
-    }
+    let rest: Vec<usize> = (0..controls.len())
+        .filter(|i| !installed.contains(i))
+        .collect();
+    let plan = plan_install(&controls, &installed, &rest);
+    run_plan(&plan, false)?;
     fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
 
     let status_path = root.join("var/lib/dpkg/status");
@@ -525,7 +582,7 @@ mod tests {
             control("e", false, "", ""),
         ];
         let installed = BTreeSet::from([0]);
-        let plan = plan_install(&controls, &installed);
+        let plan = plan_install(&controls, &installed, &[1, 2, 3, 4, 5]);
         assert_eq!(
             plan,
             [
@@ -539,13 +596,38 @@ mod tests {
     }
 
     #[test]
+    fn essential_set_in_name_order_configures_pre_dependencies_first() {
+        // The trixie case: `init` pre-depends on systemd-sysv's systemd, which pre-depends on
+        // libsystemd-shared; a name-ordered lock lists libsystemd-shared before systemd.
+        let controls = [
+            control("init", true, "systemd", ""),
+            control("libc6", true, "", ""),
+            control("libsystemd-shared", false, "", "libc6"),
+            control("systemd", false, "libsystemd-shared", "libc6"),
+        ];
+        let plan = plan_install(&controls, &BTreeSet::new(), &[0, 1, 2, 3]);
+        assert_eq!(
+            plan,
+            [
+                // dpkg refuses to unpack systemd before libsystemd-shared is configured.
+                DpkgRun::Unpack(vec![1, 2]),
+                DpkgRun::Configure(vec!["libc6".into(), "libsystemd-shared".into()]),
+                DpkgRun::Unpack(vec![3]),
+                DpkgRun::Configure(vec!["systemd".into()]),
+                DpkgRun::Unpack(vec![0]),
+                DpkgRun::ConfigurePending,
+            ]
+        );
+    }
+
+    #[test]
     fn install_plan_without_pre_dependencies_is_one_batch() {
         let controls = [
             control("libc6", true, "", ""),
             control("a", false, "libc6", "b"),
             control("b", false, "", "a"),
         ];
-        let plan = plan_install(&controls, &BTreeSet::from([0]));
+        let plan = plan_install(&controls, &BTreeSet::from([0]), &[1, 2]);
         assert_eq!(
             plan,
             [DpkgRun::Unpack(vec![1, 2]), DpkgRun::ConfigurePending]

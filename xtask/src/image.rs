@@ -1,0 +1,410 @@
+//! `cargo xtask image`: the pipeline, wired in order. Every step is a crate call; this file
+//! decides only order, paths and what to print.
+//!
+//! config-model -> deb-resolver (lock, fetch) -> rootfs-assembler -> kernel-builder ->
+//! cpio-writer -> uki-stitcher -> (repart-gpt for the gcp/azure profiles) -> manifest.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use config_model::{ImageConfig, Override};
+use deb_resolver::fetch::{self, Cache, FetchOptions, FetchSources};
+use deb_resolver::lock::{Lock, PackageSet};
+use deb_resolver::resolve::{LockMode, ResolveOptions, resolve_with_lock};
+use deb_resolver::{ArchiveOptions, ArchiveSpec, BaseSet};
+use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb};
+use sha2::{Digest, Sha256};
+
+use crate::phases::{Phases, human_bytes};
+use crate::progress::TerminalProgress;
+use crate::summary::DefinitionArgs;
+use crate::workspace_root;
+
+/// Where the kernel comes from.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelSource {
+    /// A Debian kernel package, added to the image's packages (fast).
+    Debian,
+    /// Built from Debian's linux-source by the image's build scripts (not available yet).
+    Source,
+}
+
+/// Arguments of `cargo xtask image`.
+#[derive(Args)]
+pub struct ImageArgs {
+    #[command(flatten)]
+    definition: DefinitionArgs,
+    /// Where the image and its manifest go (default: `build/` in the workspace).
+    #[arg(long)]
+    output_dir: Option<PathBuf>,
+    /// Where the kernel comes from.
+    #[arg(long, value_enum, default_value = "debian")]
+    kernel: KernelSource,
+    /// The Debian kernel package used with `--kernel debian`.
+    #[arg(long, default_value = "linux-image-cloud-amd64")]
+    kernel_package: String,
+    /// Refuse to change the lock file; fail if it does not match the definition.
+    #[arg(long)]
+    locked: bool,
+    /// How `Snapshot=` becomes an archive URL (a URL containing `{snapshot}`). Without it a
+    /// `Snapshot=` is not followed: packages come from the mirror and the lock pins them.
+    #[arg(long, env = "FLASHBOX_SNAPSHOT_URL")]
+    snapshot_url: Option<String>,
+}
+
+pub fn run(args: &ImageArgs) -> Result<()> {
+    rootfs_assembler::require_root("building an image")?;
+    if args.kernel == KernelSource::Source {
+        bail!(
+            "--kernel source is not available yet: kernel-builder cannot build from source yet; use --kernel debian"
+        );
+    }
+    let mut phases = Phases::default();
+    let mut options = args.definition.load_options()?;
+    options
+        .overrides
+        .push(Override::new("Packages", &args.kernel_package));
+    let loaded = phases.run("configure", || {
+        let loaded = config_model::load(&options)?;
+        let detail = format!("{} files read", loaded.config.files_read.len());
+        Ok((loaded, detail))
+    })?;
+    for diagnostic in &loaded.diagnostics {
+        eprintln!("warning: {diagnostic}");
+    }
+    let mut config = loaded.config;
+    if let (Some(snapshot), None) = (&config.distribution.snapshot, &args.snapshot_url) {
+        eprintln!(
+            "warning: Snapshot={snapshot} is not followed (no --snapshot-url / FLASHBOX_SNAPSHOT_URL): \
+             packages come from the mirror, and the lock file pins every one of them"
+        );
+        config.distribution.snapshot = None;
+    }
+    let name = image_name(&config);
+    let output_dir = args
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("build"));
+    std::fs::create_dir_all(&output_dir)?;
+    let output_dir = output_dir.canonicalize()?;
+
+    // Lock: reuse it when it matches the definition, else resolve (unless --locked).
+    let lock_path = lock_path(&args.definition, &options.directory);
+    let existing = read_lock(&lock_path)?;
+    let cache = Cache::new(Cache::default_root().context("no cache directory (set HOME)")?);
+    let progress = TerminalProgress::default();
+    let resolve_options = ResolveOptions {
+        archive: ArchiveOptions {
+            host_mirror: fetch::host_apt_mirror(Path::new("/"))?,
+            snapshot_url_template: args.snapshot_url.clone(),
+            ..ArchiveOptions::default()
+        },
+        fetch: FetchOptions::at(now()),
+        base: BaseSet::Essential,
+    };
+    let mode = if args.locked {
+        LockMode::Locked
+    } else {
+        LockMode::Update
+    };
+    let outcome = phases.run("resolve", || {
+        let outcome = resolve_with_lock(
+            &config,
+            &resolve_options,
+            existing.as_ref(),
+            mode,
+            &cache,
+            &progress,
+        )?;
+        let detail = if outcome.resolved {
+            format!("resolved; lock written ({})", outcome.stale.join("; "))
+        } else {
+            "lock up to date".to_owned()
+        };
+        Ok((outcome, detail))
+    })?;
+    if outcome.resolved {
+        write_atomically(&lock_path, outcome.lock.to_toml().as_bytes())?;
+    }
+    let lock = outcome.lock;
+
+    let spec = ArchiveSpec::from_config(&config, &resolve_options.archive)?;
+    let sources = FetchSources::new(&spec, &config.content.package_directories);
+    let debs = phases.run("fetch", || {
+        let debs = fetch::fetch(&lock, &sources, &cache, &resolve_options.fetch, &progress)?;
+        progress.finish();
+        let bytes: u64 = debs.iter().map(|d| d.size).sum();
+        let detail = format!("{} packages, {}", debs.len(), human_bytes(bytes));
+        Ok((debs, detail))
+    })?;
+    let packages: Vec<LockedDeb> = debs
+        .iter()
+        .filter(|d| d.set == PackageSet::Image)
+        .map(|d| LockedDeb {
+            name: d.name.clone(),
+            version: d.version.clone(),
+            architecture: d.architecture.clone(),
+            path: d.path.clone(),
+        })
+        .collect();
+
+    let work_dir = output_dir.join(format!(".work-{name}"));
+    if work_dir.exists() {
+        std::fs::remove_dir_all(&work_dir)
+            .with_context(|| format!("cannot clear {}", work_dir.display()))?;
+    }
+    let rootfs = phases.run("assemble", || {
+        let rootfs = rootfs_assembler::assemble(&AssembleOptions {
+            config: &config,
+            packages: &packages,
+            build_dir: work_dir.clone(),
+            src_dir: options.directory.clone(),
+            build_outputs: BuildOutputs::Skip,
+            invoking_user: (0, 0),
+        })?;
+        let detail = format!(
+            "{} packages, {} entries, {}",
+            rootfs.manifest.packages.len(),
+            rootfs.digest.entries.len(),
+            human_bytes(rootfs.digest.total_size)
+        );
+        Ok((rootfs, detail))
+    })?;
+
+    let kernel = phases.run("kernel", || {
+        let kernel = kernel_builder::debian::find_installed_kernel(&rootfs.root, None)?;
+        let detail = format!("{} from {}", kernel.release, args.kernel_package);
+        Ok((kernel, detail))
+    })?;
+
+    let epoch = config.content.source_date_epoch.unwrap_or(0);
+    let initrd_path = work_dir.join("initrd.cpio.zst");
+    phases.run("initrd", || {
+        let level = config
+            .output
+            .compress_level
+            .map_or(3, |l| i32::try_from(l).unwrap_or(19));
+        let stats = cpio_writer::write_archive_file(
+            cpio_writer::DirectorySource::new(&rootfs.root),
+            &cpio_writer::ArchiveOptions {
+                source_date_epoch: epoch,
+                owners: cpio_writer::Owners::AsRecorded,
+                compression: cpio_writer::Compression::Zstd { level },
+            },
+            &initrd_path,
+        )?;
+        Ok((
+            (),
+            format!(
+                "{} entries, {} (zstd -{level})",
+                stats.members,
+                human_bytes(stats.output_bytes)
+            ),
+        ))
+    })?;
+
+    let uki_path = output_dir.join(format!("{name}.efi"));
+    phases.run("uki", || {
+        let read = |path: &Path| {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+        };
+        let stub = read(
+            &rootfs
+                .root
+                .join("usr/lib/systemd/boot/efi/linuxx64.efi.stub"),
+        )?;
+        let linux = read(&kernel.vmlinuz)?;
+        let initrd = read(&initrd_path)?;
+        let os_release = String::from_utf8(read(&rootfs.root.join("usr/lib/os-release"))?)?;
+        let mut inputs = uki_stitcher::UkiInputs {
+            stub: &stub,
+            linux: &linux,
+            initrds: vec![&initrd],
+            cmdline: Some(config.content.kernel_command_line.join(" ")),
+            os_release: Some(uki_stitcher::OsRelease::parse(&os_release)?),
+            uname: Some(uki_stitcher::Uname::new(&kernel.release)?),
+            sbat: uki_stitcher::Sbat::uki_default(),
+            splash: None,
+            devicetree: None,
+        };
+        let mut detail = String::new();
+        if let Err(uki_stitcher::Error::SbatDoesNotFit { .. }) = uki_stitcher::plan(&inputs) {
+            inputs.sbat = uki_stitcher::Sbat::none();
+            detail = "stub has no room for our SBAT line; ".to_owned();
+        }
+        uki_stitcher::write_uki_file(&inputs, &uki_path)?;
+        let size = std::fs::metadata(&uki_path)?.len();
+        Ok(((), format!("{detail}{}", human_bytes(size))))
+    })?;
+
+    let mut artifacts = vec![uki_path.clone()];
+    artifacts.extend(phases.run("disk", || {
+        disks(&config, &uki_path, &output_dir, &name, epoch)
+    })?);
+
+    let manifest_path = output_dir.join(format!("{name}.manifest"));
+    let manifest = serde_json::json!({
+        "manifest_version": 1,
+        "config": rootfs.manifest.config,
+        "packages": rootfs.manifest.packages,
+        "rootfs_tree_sha256": rootfs.digest.sha256,
+        "kernel": { "release": kernel.release, "package": args.kernel_package },
+        "lock": { "path": lock_path, "request_sha256": lock.request.hash.to_string() },
+        "artifacts": artifacts.iter().map(|path| Ok(serde_json::json!({
+            "path": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "sha256": sha256_file(path)?,
+        }))).collect::<Result<Vec<_>>>()?,
+        "not_built": rootfs.report.skipped_build_scripts,
+    });
+    write_atomically(
+        &manifest_path,
+        serde_json::to_string_pretty(&manifest)?.as_bytes(),
+    )?;
+
+    eprintln!();
+    eprint!("{}", phases.table());
+    if !rootfs.report.skipped_build_scripts.is_empty() {
+        eprintln!("\nnot built (build scripts do not run yet; their components are missing):");
+        for script in &rootfs.report.skipped_build_scripts {
+            eprintln!("  {}", script.display());
+        }
+        eprintln!(
+            "  prebuilt binaries can be supplied through the *_BINARY variables the scripts read"
+        );
+    }
+    if !config.content.volatile_packages.is_empty() {
+        let names: Vec<String> = config
+            .content
+            .volatile_packages
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        eprintln!(
+            "not installed (volatile packages come from build scripts): {}",
+            names.join(", ")
+        );
+    }
+    println!("{}", uki_path.display());
+    Ok(())
+}
+
+/// `<ImageId>_<ImageVersion>`, as mkosi names outputs.
+fn image_name(config: &ImageConfig) -> String {
+    let id = config.output.image_id.as_deref().unwrap_or("image");
+    match &config.output.image_version {
+        Some(version) => format!("{id}_{version}"),
+        None => id.to_owned(),
+    }
+}
+
+/// `fixtures/images/<name>[+profile...].lock` for a named image, else `mkosi.lock` in the tree.
+fn lock_path(definition: &DefinitionArgs, directory: &Path) -> PathBuf {
+    match &definition.name {
+        Some(name) => {
+            let mut stem = name.clone();
+            for profile in &definition.profiles {
+                stem.push('+');
+                stem.push_str(profile);
+            }
+            directory.join("images").join(format!("{stem}.lock"))
+        }
+        None => directory.join("mkosi.lock"),
+    }
+}
+
+fn read_lock(path: &Path) -> Result<Option<Lock>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(
+            Lock::from_toml(&text).with_context(|| format!("reading {}", path.display()))?,
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The GCP tar.gz and the Azure VHD, when the gcp/azure profiles are selected.
+fn disks(
+    config: &ImageConfig,
+    uki: &Path,
+    output_dir: &Path,
+    name: &str,
+    epoch: u64,
+) -> Result<(Vec<PathBuf>, String)> {
+    let profiles = &config.config.profiles;
+    let outputs = repart_gpt::Outputs {
+        raw: false,
+        gcp_tar_gz: profiles.iter().any(|p| p == "gcp"),
+        azure_vhd: profiles.iter().any(|p| p == "azure"),
+    };
+    if !outputs.gcp_tar_gz && !outputs.azure_vhd {
+        return Ok((Vec::new(), "no gcp/azure profile: none".to_owned()));
+    }
+    let directories: Vec<&Path> = config
+        .output
+        .repart_directories
+        .iter()
+        .map(PathBuf::as_path)
+        .collect();
+    let mut definitions = repart_gpt::read_definitions(&directories)?;
+    let uki_len = std::fs::metadata(uki)?.len();
+    for definition in definitions.iter_mut().filter(|d| d.partition_type.is_esp()) {
+        definition.size_min_bytes = Some(repart_gpt::esp_min_size(
+            uki_len,
+            repart_gpt::DEFAULT_ESP_HEADROOM,
+        ));
+    }
+    let seed = match config.output.seed {
+        Some(config_model::Seed::Fixed(uuid)) => uuid.to_string().parse()?,
+        _ => bail!("disk images need a fixed Seed= for reproducible ids"),
+    };
+    let built = repart_gpt::build_image(&repart_gpt::ImageRequest {
+        definitions,
+        uki: repart_gpt::UkiSource::File(uki.to_owned()),
+        copy_source_root: None,
+        seed,
+        source_date_epoch: epoch,
+        disk_size: None,
+        output_dir: output_dir.to_owned(),
+        name: name.to_owned(),
+        outputs,
+        gzip_level: 6,
+    })?;
+    let detail = built
+        .files
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f.path.file_name().unwrap_or_default().to_string_lossy(),
+                human_bytes(f.size)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok((built.files.into_iter().map(|f| f.path).collect(), detail))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Writes `bytes` to a temporary name next to `path`, then renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot rename to {}", path.display()))?;
+    Ok(())
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
