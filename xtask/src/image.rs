@@ -47,6 +47,10 @@ pub struct ImageArgs {
     /// Refuse to change the lock file; fail if it does not match the definition.
     #[arg(long)]
     locked: bool,
+    /// The lock file to use and update (default: `images/<name>[+profile...].lock` in the tree,
+    /// or `mkosi.lock` for a tree without NAME).
+    #[arg(long)]
+    lock_file: Option<PathBuf>,
     /// How `Snapshot=` becomes an archive URL (a URL containing `{snapshot}`). Without it a
     /// `Snapshot=` is not followed: packages come from the mirror and the lock pins them.
     #[arg(long, env = "FLASHBOX_SNAPSHOT_URL")]
@@ -90,7 +94,10 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     let output_dir = output_dir.canonicalize()?;
 
     // Lock: reuse it when it matches the definition, else resolve (unless --locked).
-    let lock_path = lock_path(&args.definition, &options.directory);
+    let lock_path = args
+        .lock_file
+        .clone()
+        .unwrap_or_else(|| lock_path(&args.definition, &options.directory));
     let existing = read_lock(&lock_path)?;
     let cache = Cache::new(Cache::default_root().context("no cache directory (set HOME)")?);
     let progress = TerminalProgress::default();
