@@ -8,12 +8,33 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use cpio_writer::{ArchiveOptions, Compression, DirectorySource, Owners};
+use deb_resolver::{ArchiveSpec, compare, fetch};
+
+use crate::build_config::{BuildArgs, cache};
+use crate::progress::TerminalProgress;
+use crate::summary::DefinitionArgs;
 
 /// What to benchmark.
 #[derive(Subcommand)]
 pub enum Bench {
     /// Our cpio + zstd against `find | sort | cpio -o -H newc --reproducible | zstd -T0`.
     Cpio(CpioArgs),
+    /// Our resolver (Packages parse + solve) against `apt-get install --simulate` on the same
+    /// verified indexes, for the image request of a definition (as `image` would resolve it).
+    Resolve(ResolveArgs),
+}
+
+/// Arguments of `cargo xtask bench resolve`.
+#[derive(Args)]
+#[command(mut_arg("name", |arg| arg.default_value("flashbox-l1")))]
+pub struct ResolveArgs {
+    #[command(flatten)]
+    definition: DefinitionArgs,
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Runs per measurement; the best is reported (solving runs twice as often).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
 }
 
 /// Arguments of `cargo xtask bench cpio`.
@@ -33,7 +54,84 @@ pub struct CpioArgs {
 pub fn run(bench: &Bench) -> Result<()> {
     match bench {
         Bench::Cpio(args) => cpio(args),
+        Bench::Resolve(args) => resolve(args),
     }
+}
+
+fn resolve(args: &ResolveArgs) -> Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!(
+            "warning: a debug build (deb-resolver unoptimised): for representative numbers run \
+             `cargo run --release -p xtask -- bench resolve`"
+        );
+    }
+    let build = args.build.configuration(&args.definition)?;
+    let options = args.build.resolve_options()?;
+    let spec = ArchiveSpec::from_config(&build.config, &options.archive)?;
+    let cache = cache()?;
+    let progress = TerminalProgress::default();
+    let start = Instant::now();
+    let loaded = fetch::load_archive(
+        &spec,
+        &build.config.content.package_directories,
+        &cache,
+        &options.fetch,
+        &progress,
+    );
+    progress.finish();
+    let loaded = loaded?;
+    let load_time = start.elapsed();
+    let scratch = std::env::temp_dir().join(format!("xtask-bench-resolve-{}", std::process::id()));
+    let bench = compare::bench_resolve(
+        &build.config,
+        &spec,
+        &loaded,
+        &cache,
+        options.base,
+        &scratch,
+        args.runs,
+    );
+    std::fs::remove_dir_all(&scratch)
+        .with_context(|| format!("cannot remove {}", scratch.display()))?;
+    let bench = bench?;
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "archive load ({} suites: InRelease fetched and verified, indexes from the cache or the network, hash-checked, parsed): {:.0} ms",
+        loaded.suites.len(),
+        ms(load_time)
+    );
+    println!(
+        "parse: {:.1} MB in {} Packages indexes, {} packages, {:.0} ms: {:.0} MB/s",
+        bench.index_bytes as f64 / 1e6,
+        bench.indexes,
+        bench.universe_packages,
+        ms(bench.parse),
+        bench.parse_mb_per_s()
+    );
+    println!(
+        "solve (image request, {} packages): {:.1} ms",
+        bench.selected,
+        ms(bench.solve)
+    );
+    println!(
+        "apt-get install --simulate (same request, same indexes, warm cache, {} packages): {:.0} ms",
+        bench.apt_selected,
+        ms(bench.apt)
+    );
+    println!(
+        "ratio apt/ours: {:.1}x for parse + solve, {:.0}x for solve alone (above 1 means ours is faster)",
+        bench.apt_over_parse_and_solve(),
+        bench.apt_over_solve()
+    );
+    if bench.differences.is_empty() {
+        println!("selection: identical to apt's");
+    } else {
+        println!("selection differs from apt's:");
+        for line in &bench.differences {
+            println!("  {line}");
+        }
+    }
+    Ok(())
 }
 
 fn cpio(args: &CpioArgs) -> Result<()> {

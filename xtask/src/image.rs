@@ -7,28 +7,22 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
-use config_model::{ImageConfig, Override};
-use deb_resolver::fetch::{self, Cache, FetchOptions, FetchSources};
-use deb_resolver::lock::{Lock, PackageSet};
-use deb_resolver::resolve::{LockMode, ResolveOptions, resolve_with_lock};
-use deb_resolver::{ArchiveOptions, ArchiveSpec, BaseSet};
+use clap::Args;
+use config_model::ImageConfig;
+use deb_resolver::ArchiveSpec;
+use deb_resolver::fetch::{self, FetchSources};
+use deb_resolver::lock::PackageSet;
+use deb_resolver::resolve::{LockMode, resolve_with_lock};
 use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb};
 use sha2::{Digest, Sha256};
 
+use crate::build_config::{
+    BuildArgs, BuildConfig, KernelSource, LockFileArgs, cache, read_lock, write_atomically,
+};
 use crate::phases::{Phases, human_bytes};
 use crate::progress::TerminalProgress;
 use crate::summary::DefinitionArgs;
 use crate::workspace_root;
-
-/// Where the kernel comes from.
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KernelSource {
-    /// A Debian kernel package, added to the image's packages (fast).
-    Debian,
-    /// Built from Debian's linux-source by the image's build scripts (not available yet).
-    Source,
-}
 
 /// Arguments of `cargo xtask image`.
 #[derive(Args)]
@@ -38,53 +32,28 @@ pub struct ImageArgs {
     /// Where the image and its manifest go (default: `build/` in the workspace).
     #[arg(long)]
     output_dir: Option<PathBuf>,
-    /// Where the kernel comes from.
-    #[arg(long, value_enum, default_value = "debian")]
-    kernel: KernelSource,
-    /// The Debian kernel package used with `--kernel debian`.
-    #[arg(long, default_value = "linux-image-cloud-amd64")]
-    kernel_package: String,
+    #[command(flatten)]
+    build: BuildArgs,
     /// Refuse to change the lock file; fail if it does not match the definition.
     #[arg(long)]
     locked: bool,
-    /// The lock file to use and update (default: `images/<name>[+profile...].lock` in the tree,
-    /// or `mkosi.lock` for a tree without NAME).
-    #[arg(long)]
-    lock_file: Option<PathBuf>,
-    /// How `Snapshot=` becomes an archive URL (a URL containing `{snapshot}`). Without it a
-    /// `Snapshot=` is not followed: packages come from the mirror and the lock pins them.
-    #[arg(long, env = "FLASHBOX_SNAPSHOT_URL")]
-    snapshot_url: Option<String>,
+    #[command(flatten)]
+    lock_file: LockFileArgs,
 }
 
 pub fn run(args: &ImageArgs) -> Result<()> {
     rootfs_assembler::require_root("building an image")?;
-    if args.kernel == KernelSource::Source {
+    if args.build.kernel == KernelSource::Source {
         bail!(
             "--kernel source is not available yet: kernel-builder cannot build from source yet; use --kernel debian"
         );
     }
     let mut phases = Phases::default();
-    let mut options = args.definition.load_options()?;
-    options
-        .overrides
-        .push(Override::new("Packages", &args.kernel_package));
-    let loaded = phases.run("configure", || {
-        let loaded = config_model::load(&options)?;
-        let detail = format!("{} files read", loaded.config.files_read.len());
-        Ok((loaded, detail))
+    let BuildConfig { options, config } = phases.run("configure", || {
+        let build = args.build.configuration(&args.definition)?;
+        let detail = format!("{} files read", build.config.files_read.len());
+        Ok((build, detail))
     })?;
-    for diagnostic in &loaded.diagnostics {
-        eprintln!("warning: {diagnostic}");
-    }
-    let mut config = loaded.config;
-    if let (Some(snapshot), None) = (&config.distribution.snapshot, &args.snapshot_url) {
-        eprintln!(
-            "warning: Snapshot={snapshot} is not followed (no --snapshot-url / FLASHBOX_SNAPSHOT_URL): \
-             packages come from the mirror, and the lock file pins every one of them"
-        );
-        config.distribution.snapshot = None;
-    }
     let name = image_name(&config);
     let output_dir = args
         .output_dir
@@ -94,22 +63,11 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     let output_dir = output_dir.canonicalize()?;
 
     // Lock: reuse it when it matches the definition, else resolve (unless --locked).
-    let lock_path = args
-        .lock_file
-        .clone()
-        .unwrap_or_else(|| lock_path(&args.definition, &options.directory));
+    let lock_path = args.lock_file.path(&args.definition, &options.directory);
     let existing = read_lock(&lock_path)?;
-    let cache = Cache::new(Cache::default_root().context("no cache directory (set HOME)")?);
+    let cache = cache()?;
     let progress = TerminalProgress::default();
-    let resolve_options = ResolveOptions {
-        archive: ArchiveOptions {
-            host_mirror: fetch::host_apt_mirror(Path::new("/"))?,
-            snapshot_url_template: args.snapshot_url.clone(),
-            ..ArchiveOptions::default()
-        },
-        fetch: FetchOptions::at(now()),
-        base: BaseSet::Essential,
-    };
+    let resolve_options = args.build.resolve_options()?;
     let mode = if args.locked {
         LockMode::Locked
     } else {
@@ -181,7 +139,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
 
     let kernel = phases.run("kernel", || {
         let kernel = kernel_builder::debian::find_installed_kernel(&rootfs.root, None)?;
-        let detail = format!("{} from {}", kernel.release, args.kernel_package);
+        let detail = format!("{} from {}", kernel.release, args.build.kernel_package);
         Ok((kernel, detail))
     })?;
 
@@ -256,7 +214,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         "config": rootfs.manifest.config,
         "packages": rootfs.manifest.packages,
         "rootfs_tree_sha256": rootfs.digest.sha256,
-        "kernel": { "release": kernel.release, "package": args.kernel_package },
+        "kernel": { "release": kernel.release, "package": args.build.kernel_package },
         "lock": { "path": lock_path, "request_sha256": lock.request.hash.to_string() },
         "artifacts": artifacts.iter().map(|path| Ok(serde_json::json!({
             "path": path.file_name().map(|n| n.to_string_lossy().into_owned()),
@@ -302,31 +260,6 @@ fn image_name(config: &ImageConfig) -> String {
     match &config.output.image_version {
         Some(version) => format!("{id}_{version}"),
         None => id.to_owned(),
-    }
-}
-
-/// `fixtures/images/<name>[+profile...].lock` for a named image, else `mkosi.lock` in the tree.
-fn lock_path(definition: &DefinitionArgs, directory: &Path) -> PathBuf {
-    match &definition.name {
-        Some(name) => {
-            let mut stem = name.clone();
-            for profile in &definition.profiles {
-                stem.push('+');
-                stem.push_str(profile);
-            }
-            directory.join("images").join(format!("{stem}.lock"))
-        }
-        None => directory.join("mkosi.lock"),
-    }
-}
-
-fn read_lock(path: &Path) -> Result<Option<Lock>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(
-            Lock::from_toml(&text).with_context(|| format!("reading {}", path.display()))?,
-        )),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }
 
@@ -398,20 +331,4 @@ fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)?;
     Ok(format!("{:x}", hasher.finalize()))
-}
-
-/// Writes `bytes` to a temporary name next to `path`, then renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temporary = path.with_extension("partial");
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

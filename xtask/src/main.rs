@@ -6,7 +6,9 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod build_config;
 mod image;
+mod lock;
 mod phases;
 mod progress;
 mod summary;
@@ -31,6 +33,10 @@ enum Task {
     Test,
     /// Build an image: resolve, fetch, assemble, kernel, initrd, UKI (and disks for gcp/azure).
     Image(image::ImageArgs),
+    /// Resolve an image definition afresh and write its lock file where `image` reads it.
+    Lock(lock::LockArgs),
+    /// Explain why a package is in an image (or its build overlay): a dependency chain.
+    Why(lock::WhyArgs),
     /// Print the resolved configuration of an image definition.
     Summary(summary::SummaryArgs),
     /// List the sections of a Unified Kernel Image with sizes, sha256 and its Authenticode hashes.
@@ -50,6 +56,8 @@ fn main() -> Result<()> {
     match Cli::parse().task {
         Task::Test => test::run(),
         Task::Image(args) => image::run(&args),
+        Task::Lock(args) => lock::run_lock(&args),
+        Task::Why(args) => lock::run_why(&args),
         Task::Summary(args) => summary::run(&args),
         Task::Bench(bench) => bench::run(&bench),
         Task::InspectUki { file, extract } => inspect_uki(&file, extract.as_deref()),
@@ -73,4 +81,14 @@ fn workspace_root() -> PathBuf {
         .parent()
         .map(PathBuf::from)
         .unwrap_or(manifest_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

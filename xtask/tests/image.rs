@@ -22,6 +22,19 @@ fn scratch() -> PathBuf {
 
 /// Runs the pipeline into `output` with the given umask/TZ/LC_ALL; returns the UKI path.
 fn build(output: &Path, lock: &Path, umask: &str, tz: &str, locale: &str, locked: bool) -> PathBuf {
+    build_with(output, lock, umask, tz, locale, locked, &[])
+}
+
+/// [`build`] with extra arguments (e.g. profiles).
+fn build_with(
+    output: &Path,
+    lock: &Path,
+    umask: &str,
+    tz: &str,
+    locale: &str,
+    locked: bool,
+    extra: &[&str],
+) -> PathBuf {
     let _ = std::fs::remove_dir_all(output);
     let mut command = Command::new("sh");
     command
@@ -32,6 +45,7 @@ fn build(output: &Path, lock: &Path, umask: &str, tz: &str, locale: &str, locked
         .arg(output)
         .arg("--lock-file")
         .arg(lock)
+        .args(extra)
         .env("TZ", tz)
         .env("LC_ALL", locale)
         .stdout(Stdio::piped());
@@ -152,6 +166,65 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         return;
     }
     panic!("the two UKIs differ: {}", explain_difference(&a, &b));
+}
+
+#[test]
+fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
+    let output = scratch().join("clouds");
+    let lock = scratch().join("flashbox-l1+gcp+azure.lock");
+    let efi = build_with(
+        &output,
+        &lock,
+        "022",
+        "UTC",
+        "C.UTF-8",
+        false,
+        &["--profile", "gcp", "--profile", "azure"],
+    );
+    let name = efi.file_stem().unwrap().to_string_lossy().into_owned();
+    let tarball = output.join(format!("{name}.tar.gz"));
+    let vhd = output.join(format!("{name}.vhd"));
+    let run = |program: &str, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{program} {args:?} failed: {text}");
+        text
+    };
+    // GCP: a tar.gz holding disk.raw, which GNU tar extracts and sgdisk finds sound.
+    let listing = run("tar", &["-tvzf", tarball.to_str().unwrap()]);
+    assert!(listing.contains(" disk.raw"), "{listing}");
+    let extracted = output.join("extracted");
+    std::fs::create_dir_all(&extracted).unwrap();
+    run(
+        "tar",
+        &[
+            "-xzf",
+            tarball.to_str().unwrap(),
+            "-C",
+            extracted.to_str().unwrap(),
+        ],
+    );
+    let disk = extracted.join("disk.raw");
+    let verify = run("sgdisk", &["-v", disk.to_str().unwrap()]);
+    assert!(verify.contains("No problems found"), "{verify}");
+    // Azure: a fixed VHD of the same disk.
+    let info = run(
+        "qemu-img",
+        &["info", "-f", "vpc", "--output=json", vhd.to_str().unwrap()],
+    );
+    let disk_len = std::fs::metadata(&disk).unwrap().len();
+    assert!(info.contains("\"format\": \"vpc\""), "{info}");
+    assert!(
+        info.contains(&format!("\"virtual-size\": {disk_len}")),
+        "virtual size should be {disk_len}: {info}"
+    );
 }
 
 /// The first differing section, and for `.initrd` the first differing cpio entry.

@@ -171,6 +171,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A helper program failed (`apt-get`, run by [`crate::compare`] only).
+    #[error("`{command}` failed: {output}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// Its exit status, standard output and standard error.
+        output: String,
+    },
     /// A package asked about (`why`) or fetched that is not in the resolved set or sources.
     #[error("`{name}` {message}")]
     NotInSet {

@@ -26,12 +26,16 @@
 //! - [`universe::Universe`]: the packages of all indexes, with typed ids.
 //! - [`solver`]: [`solver::solve`] a [`solver::Request`] into a [`solver::Solution`];
 //!   [`solver::Solution::why`] explains a package's presence.
-//! - [`lock`]: [`Lock::to_toml`], [`Lock::from_toml`], [`Lock::check_against`].
 //! - [`resolve()`](resolve::resolve) / [`resolve::resolve_with_lock`]: configuration to lock,
 //!   reusing an up-to-date lock, refusing a stale one in `--locked` mode.
-//! - [`fetch`](mod@fetch): the only module doing I/O: [`fetch::load_archive`], [`fetch::fetch`] (parallel,
+//! - [`lock`]: [`Lock::to_toml`], [`Lock::from_toml`], [`Lock::check_against`], [`Lock::diff`]
+//!   (what changed between two locks).
+//! - [`fetch`](mod@fetch): the I/O of a build: [`fetch::load_archive`], [`fetch::fetch`] (parallel,
 //!   retried, verified downloads into the content-addressed [`fetch::Cache`]),
 //!   [`fetch::host_apt_mirror`], progress through the [`fetch::Progress`] trait.
+//! - [`compare`]: the host's apt over a `file:` copy of the same verified indexes, to check
+//!   and time this resolver against it ([`compare::bench_resolve`]); tests and benchmarks
+//!   only, the one other module doing I/O.
 //!
 //! ```no_run
 //! use deb_resolver::{fetch, resolve, ArchiveOptions, BaseSet, Cache, FetchOptions};
@@ -55,6 +59,7 @@
 //! ```
 
 pub mod archive;
+pub mod compare;
 pub mod control;
 pub mod deb;
 pub mod error;
@@ -73,7 +78,7 @@ pub use archive::{ArchiveOptions, ArchiveSpec};
 pub use error::{Error, Result};
 pub use fetch::{Cache, FetchOptions, FetchSources, Progress, VerifiedDeb, fetch};
 pub use hash::Sha256;
-pub use lock::{Lock, LockRequest, LockedPackage, PackageSet};
+pub use lock::{Lock, LockDiff, LockRequest, LockedPackage, PackageSet};
 pub use resolve::{LockMode, Resolution, ResolveOptions, resolve, resolve_with_lock};
 pub use solver::{BaseSet, Request, Solution, Why};
 pub use version::DebVersion;

@@ -8,6 +8,9 @@
 //! and the sha256 of each Release. No mirror URL is written: the archive location is an input
 //! of fetching, so a lock can be committed and used with any mirror or snapshot service.
 
+use std::collections::BTreeMap;
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -254,6 +257,100 @@ impl Lock {
     }
 }
 
+/// What changed from one lock to another, package by package (by name and architecture).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockDiff {
+    /// Packages only in the newer lock.
+    pub added: Vec<LockedPackage>,
+    /// Packages only in the older lock.
+    pub removed: Vec<LockedPackage>,
+    /// Packages in both whose version, suite, file, hash or set differ: `(old, new)`.
+    pub changed: Vec<(LockedPackage, LockedPackage)>,
+}
+
+impl LockDiff {
+    /// Whether both locks pin the same packages.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+}
+
+/// One line per package: `+ name version (set)`, `- name version (set)`,
+/// `~ name old -> new` (with the set or suite when that changed too), sorted by name.
+impl fmt::Display for LockDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lines: Vec<(&str, String)> = Vec::new();
+        for package in &self.added {
+            lines.push((
+                &package.name,
+                format!("+ {} {} ({})", package.name, package.version, package.set),
+            ));
+        }
+        for package in &self.removed {
+            lines.push((
+                &package.name,
+                format!("- {} {} ({})", package.name, package.version, package.set),
+            ));
+        }
+        for (old, new) in &self.changed {
+            let mut line = if old.version == new.version {
+                format!("~ {} {}", new.name, new.version)
+            } else {
+                format!("~ {} {} -> {}", new.name, old.version, new.version)
+            };
+            if old.suite != new.suite {
+                line.push_str(&format!(", suite {} -> {}", old.suite, new.suite));
+            }
+            if old.set != new.set {
+                line.push_str(&format!(", {} -> {}", old.set, new.set));
+            }
+            if old.version == new.version && old.suite == new.suite && old.set == new.set {
+                line.push_str(", same version, other file (sha256 or path changed)");
+            }
+            lines.push((&new.name, line));
+        }
+        lines.sort();
+        for (_, line) in lines {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for PackageSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Image => "image",
+            Self::Build => "build",
+        })
+    }
+}
+
+impl Lock {
+    /// What changed from `self` (the older lock) to `newer`.
+    pub fn diff(&self, newer: &Lock) -> LockDiff {
+        let key = |p: &LockedPackage| (p.name.clone(), p.architecture.clone());
+        let old: BTreeMap<_, &LockedPackage> = self.packages.iter().map(|p| (key(p), p)).collect();
+        let new: BTreeMap<_, &LockedPackage> = newer.packages.iter().map(|p| (key(p), p)).collect();
+        let mut diff = LockDiff::default();
+        for (k, &package) in &new {
+            match old.get(k) {
+                None => diff.added.push(package.clone()),
+                Some(&before) if before != package => {
+                    diff.changed.push((before.clone(), package.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        diff.removed = old
+            .iter()
+            .filter(|(k, _)| !new.contains_key(*k))
+            .map(|(_, &p)| p.clone())
+            .collect();
+        diff
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +419,44 @@ mod tests {
         assert!(err.to_string().contains("format version 2"), "{err}");
         let err = Lock::from_toml(&text.replace("\"make\"", "\"gcc\"")).unwrap_err();
         assert!(err.to_string().contains("edited by hand"), "{err}");
+    }
+
+    #[test]
+    fn diff_names_added_removed_and_changed_packages() {
+        let old = Lock::new(
+            request(),
+            Vec::new(),
+            vec![
+                package("bash", PackageSet::Image),
+                package("make", PackageSet::Build),
+                package("gone", PackageSet::Image),
+                package("same", PackageSet::Image),
+            ],
+        );
+        let mut bash = package("bash", PackageSet::Image);
+        bash.version = "1.1-1".into();
+        let new = Lock::new(
+            request(),
+            Vec::new(),
+            vec![
+                bash,
+                package("make", PackageSet::Image),
+                package("new", PackageSet::Build),
+                package("same", PackageSet::Image),
+            ],
+        );
+        assert!(old.diff(&old).is_empty());
+        let diff = old.diff(&new);
+        assert_eq!(diff.added.len(), 1);
+        assert_eq!(diff.removed.len(), 1);
+        assert_eq!(diff.changed.len(), 2);
+        assert_eq!(
+            diff.to_string(),
+            "~ bash 1.0-1 -> 1.1-1\n\
+             - gone 1.0-1 (image)\n\
+             ~ make 1.0-1, build -> image\n\
+             + new 1.0-1 (build)\n"
+        );
     }
 
     #[test]

@@ -295,6 +295,14 @@ impl Universe {
         &self.origins[usize::from(id.0)]
     }
 
+    /// Every origin, in the order they were added.
+    pub fn origins(&self) -> impl Iterator<Item = (OriginId, &Origin)> {
+        self.origins.iter().enumerate().map(|(index, origin)| {
+            let id = u16::try_from(index).expect("fewer than 65536 origins");
+            (OriginId(id), origin)
+        })
+    }
+
     /// The origin of a package.
     pub fn origin_of(&self, id: PackageId) -> &Origin {
         self.origin(self.package(id).origin)

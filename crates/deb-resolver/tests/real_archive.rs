@@ -9,40 +9,22 @@
 //! the archive keyring; so both resolvers see the same bytes. Set `DEB_RESOLVER_OFFLINE=1` to
 //! skip (the test says so on stderr).
 //!
-//! It also measures: `Packages` parse throughput, solve time, and the ratio to
-//! `apt-get install --simulate` on the same indexes.
+//! It also measures, with [`deb_resolver::compare::bench_resolve`] (as `cargo xtask bench
+//! resolve` does): `Packages` parse throughput, solve time, and the ratio to `apt-get install
+//! --simulate` on the same indexes.
 
 // These tests report measurements and explanations on stderr on purpose.
 #![allow(clippy::print_stderr)]
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{Apt, apt_request, cache, load, offline, versions};
-use config_model::PackageSpec;
-use deb_resolver::solver::{Request, solve};
-use deb_resolver::universe::{Origin, Universe};
+use common::{Apt, cache, load, offline};
+use deb_resolver::compare::{
+    apt_request, base_packages, bench_resolve, cached_indexes, differences, versions,
+};
 use deb_resolver::{BaseSet, PackageSet};
-
-/// Differences between two selections, one line each.
-fn differences(ours: &BTreeMap<String, String>, apt: &BTreeMap<String, String>) -> Vec<String> {
-    let mut diff = Vec::new();
-    for (name, version) in ours {
-        match apt.get(name) {
-            None => diff.push(format!("only ours: {name} {version}")),
-            Some(v) if v != version => diff.push(format!("{name}: ours {version}, apt {v}")),
-            Some(_) => {}
-        }
-    }
-    for (name, version) in apt {
-        if !ours.contains_key(name) {
-            diff.push(format!("only apt: {name} {version}"));
-        }
-    }
-    diff
-}
 
 /// Differences with apt that are understood, with the reason. Empty: apt and this resolver
 /// agree exactly on the Flashbox L1 lists.
@@ -56,7 +38,7 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
     let test_start = Instant::now();
     if cfg!(debug_assertions) {
         eprintln!(
-            "(debug build: times below are not representative; see examples/bench_resolve.rs with --release)"
+            "(debug build: times below are not representative; see `cargo xtask bench resolve`)"
         );
     }
     let loaded = load();
@@ -72,24 +54,26 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
     let solve_time = start.elapsed();
     let image = versions(universe, &resolution.image.packages);
     let build = versions(universe, &resolution.build.packages);
-    let base: Vec<_> = resolution
-        .image
-        .roots
-        .iter()
-        .filter(|(_, reason)| *reason == deb_resolver::solver::RootReason::Base)
-        .map(|(id, _)| *id)
-        .collect();
+    let base = base_packages(&resolution.image);
 
     let apt = Apt::new(&loaded);
-    let image_specs: Vec<&PackageSpec> = config.content.packages.iter().collect();
-    let (apt_image, apt_image_time) = apt.simulate(&apt_request(universe, &base, &image_specs));
+    let mirror = &apt.mirror;
+    let simulate = |request: &[String]| {
+        let simulation = mirror
+            .simulate(request, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (simulation.selected, simulation.elapsed)
+    };
+    let (apt_image, apt_image_time) =
+        simulate(&apt_request(universe, &base, &config.content.packages));
     // Build overlay: BuildPackages= installed on top of the image, as mkosi does it; apt sees
     // the image packages as installed.
-    apt.set_installed(&loaded, &image);
-    let build_specs: Vec<&PackageSpec> = config.content.build_packages.iter().collect();
-    let mut build_request = apt_request(universe, &[], &build_specs);
-    let (apt_build, apt_build_time) = match apt.try_simulate(&build_request) {
-        Ok(result) => result,
+    let indexes = cached_indexes(&loaded.archive, &cache()).unwrap();
+    mirror.set_installed(&indexes, &image).unwrap();
+    let build_specs = &config.content.build_packages;
+    let mut build_request = apt_request(universe, &[], build_specs);
+    let (apt_build, apt_build_time) = match mirror.simulate(&build_request, false) {
+        Ok(simulation) => (simulation.selected, simulation.elapsed),
         Err(failure) => {
             // apt 2.6 (bookworm's) does not carry `/trixie-backports` over to dependencies
             // that need it (its SetCandidateRelease leaves rustc's `libstd-rust-dev (= <bpo>)`
@@ -99,6 +83,7 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
             eprintln!(
                 "explained: apt alone cannot resolve the build request: {}",
                 failure
+                    .to_string()
                     .lines()
                     .filter(|l| l.contains("Depends"))
                     .collect::<Vec<_>>()
@@ -118,7 +103,7 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
                     build_request.push(format!("{name}/{suite}"));
                 }
             }
-            apt.simulate(&build_request)
+            simulate(&build_request)
         }
     };
     let mut apt_build = apt_build;
@@ -187,90 +172,39 @@ fn packages_parse_throughput_and_solver_speed_against_apt() {
         return;
     }
     let loaded = load();
-    let cache = cache();
-    // Parse throughput: every index of every suite, from the verified cache copies.
-    let mut texts = Vec::new();
-    for suite in &loaded.archive.suites {
-        for (path, sha, size) in suite
-            .indexes
-            .iter()
-            .filter(|(path, ..)| path.ends_with("Packages"))
-        {
-            let data = cache.read(sha, Some(*size)).unwrap().unwrap();
-            texts.push((
-                suite.suite.clone(),
-                path.clone(),
-                String::from_utf8(data).unwrap(),
-            ));
-        }
-    }
-    let bytes: usize = texts.iter().map(|(_, _, t)| t.len()).sum();
-    let mut best = Duration::MAX;
-    let mut universe = Universe::new("amd64");
-    for _ in 0..3 {
-        let start = Instant::now();
-        universe = Universe::new("amd64");
-        for (suite, path, text) in &texts {
-            let origin = universe.add_origin(Origin {
-                suite: suite.clone(),
-                component: path.split('/').next().unwrap().to_owned(),
-                priority: if suite.ends_with("-backports") {
-                    100
-                } else {
-                    500
-                },
-            });
-            universe.add_packages_index(text, origin).unwrap();
-        }
-        best = best.min(start.elapsed());
-    }
-    let mb = bytes as f64 / 1e6;
+    let apt_dir = tempfile::tempdir().unwrap();
+    let bench = bench_resolve(
+        &loaded.config,
+        &loaded.spec,
+        &loaded.archive,
+        &cache(),
+        BaseSet::Essential,
+        apt_dir.path(),
+        3,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
-        "parse: {mb:.1} MB ({} packages) in {:.0} ms = {:.0} MB/s",
-        universe.len(),
-        best.as_secs_f64() * 1000.0,
-        mb / best.as_secs_f64()
+        "parse: {:.1} MB ({} packages) in {:.0} ms = {:.0} MB/s",
+        bench.index_bytes as f64 / 1e6,
+        bench.universe_packages,
+        bench.parse.as_secs_f64() * 1000.0,
+        bench.parse_mb_per_s()
     );
-
-    // Solve time for the image request alone, best of 5.
-    let request = Request {
-        packages: loaded.config.content.packages.clone(),
-        base: BaseSet::Essential,
-        ..Request::default()
-    };
-    let mut solve_best = Duration::MAX;
-    let mut solution = None;
-    for _ in 0..5 {
-        let start = Instant::now();
-        solution = Some(solve(&universe, &request, "image").unwrap());
-        solve_best = solve_best.min(start.elapsed());
-    }
-    let solution = solution.unwrap();
-    let base: Vec<_> = solution
-        .roots
-        .iter()
-        .filter(|(_, reason)| *reason == deb_resolver::solver::RootReason::Base)
-        .map(|(id, _)| *id)
-        .collect();
-    let apt = Apt::new(&loaded);
-    let specs: Vec<&PackageSpec> = loaded.config.content.packages.iter().collect();
-    let request_names = apt_request(&universe, &base, &specs);
-    apt.simulate(&request_names); // warm: pkgcache.bin exists after the first run
-    let mut apt_best = Duration::MAX;
-    for _ in 0..3 {
-        apt_best = apt_best.min(apt.simulate(&request_names).1);
-    }
-    let parse_and_solve = best + solve_best;
     eprintln!(
         "solve: {:.1} ms for {} packages; apt-get install --simulate: {:.0} ms; apt / solve = {:.0}x; apt / (parse + solve) = {:.1}x",
-        solve_best.as_secs_f64() * 1000.0,
-        solution.packages.len(),
-        apt_best.as_secs_f64() * 1000.0,
-        apt_best.as_secs_f64() / solve_best.as_secs_f64(),
-        apt_best.as_secs_f64() / parse_and_solve.as_secs_f64()
+        bench.solve.as_secs_f64() * 1000.0,
+        bench.selected,
+        bench.apt.as_secs_f64() * 1000.0,
+        bench.apt_over_solve(),
+        bench.apt_over_parse_and_solve()
     );
     assert!(
-        apt_best.as_secs_f64() / solve_best.as_secs_f64() >= 5.0,
+        bench.differences.is_empty(),
+        "differences with apt:\n{}",
+        bench.differences.join("\n")
+    );
+    assert!(
+        bench.apt_over_solve() >= 5.0,
         "the solver should be at least 5x faster than apt"
     );
 }
