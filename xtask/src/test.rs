@@ -38,12 +38,13 @@ pub fn run() -> Result<()> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--locked",
         "--",
         "-D",
         "warnings",
     ])?;
     cargo(&["deny", "check", "licenses", "bans", "sources"])?;
-    cargo(&["test", "--workspace"])?;
+    cargo(&["test", "--workspace", "--locked"])?;
     Ok(())
 }
 
