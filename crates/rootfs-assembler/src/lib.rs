@@ -30,21 +30,24 @@
 //! - [`assemble()`] runs it all in mkosi's order and returns a [`Rootfs`].
 //!
 //! ```no_run
-//! use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb, assemble};
-//! # fn config() -> config_model::ImageConfig { unimplemented!() }
-//! # fn locked_debs() -> Vec<LockedDeb> { unimplemented!() }
-//! let config = config();
-//! let packages = locked_debs(); // from deb-resolver, in installation order
-//! let rootfs = assemble(&AssembleOptions {
-//!     config: &config,
-//!     packages: &packages,
-//!     build_dir: "/var/tmp/flashbox-build".into(),
-//!     src_dir: "/src/flashbox".into(),
-//!     build_outputs: BuildOutputs::Skip,
-//!     invoking_user: (0, 0),
-//! })?;
-//! println!("{} packages, tree {}", rootfs.manifest.packages.len(), rootfs.digest.sha256);
-//! # Ok::<(), rootfs_assembler::Error>(())
+//! use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb, Rootfs, assemble};
+//!
+//! /// `packages` come from deb-resolver's fetch, in installation order.
+//! fn build(
+//!     config: &config_model::ImageConfig,
+//!     packages: &[LockedDeb],
+//! ) -> Result<Rootfs, rootfs_assembler::Error> {
+//!     let rootfs = assemble(&AssembleOptions {
+//!         config,
+//!         packages,
+//!         build_dir: "/var/tmp/flashbox-build".into(),
+//!         src_dir: "/src/flashbox".into(),
+//!         build_outputs: BuildOutputs::Skip,
+//!         invoking_user: (0, 0),
+//!     })?;
+//!     println!("{} packages, tree {}", rootfs.manifest.packages.len(), rootfs.digest.sha256);
+//!     Ok(rootfs)
+//! }
 //! ```
 //!
 //! Root is required (mount namespaces, chroot, file ownership): [`require_root`] says so up
