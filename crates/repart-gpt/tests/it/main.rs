@@ -2,6 +2,9 @@
 //! systemd-repart, QEMU with OVMF) judge the disks this crate writes.
 
 mod boot;
+// uki-stitcher's helper that boots a marker UKI under QEMU + OVMF, reused as it is.
+#[path = "../../../uki-stitcher/tests/it/support/boot_kit.rs"]
+mod boot_kit;
 // uki-stitcher's helper that fetches and unpacks the Debian packages, reused as it is.
 #[path = "../../../uki-stitcher/tests/it/support/debs.rs"]
 mod debs;

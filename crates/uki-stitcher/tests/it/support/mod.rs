@@ -1,6 +1,7 @@
 //! The one test helper of this crate: synthetic stubs written with `object`'s PE writer,
 //! sample inputs, external tools, and (in [`debs`]) the real stub and kernel from Debian.
 
+pub mod boot_kit;
 pub mod debs;
 
 use std::path::Path;
