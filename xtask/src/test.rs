@@ -65,7 +65,7 @@ fn install_missing_packages(packages: &[&str]) -> Result<()> {
     let lists_present = std::fs::read_dir("/var/lib/apt/lists").is_ok_and(|entries| {
         entries
             .filter_map(Result::ok)
-            .any(|e| e.file_name().to_string_lossy().ends_with("_Packages"))
+            .any(|e| e.file_name().to_string_lossy().contains("_Packages"))
     });
     if missing.is_empty() && lists_present {
         return Ok(());
