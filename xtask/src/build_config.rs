@@ -19,7 +19,8 @@ use crate::summary::DefinitionArgs;
 pub enum KernelSource {
     /// A Debian kernel package, added to the image's packages (fast).
     Debian,
-    /// Built from Debian's linux-source by the image's build scripts (not available yet).
+    /// Built by kernel-builder from Debian's linux-source-X.Y (X.Y from `KERNEL_VERSION`) in
+    /// the build tree, with the image's config fragments and patches.
     Source,
 }
 
@@ -49,10 +50,15 @@ pub struct LockFileArgs {
 
 impl LockFileArgs {
     /// `--lock-file`, else the definition's default lock path.
-    pub fn path(&self, definition: &DefinitionArgs, directory: &Path) -> PathBuf {
+    pub fn path(
+        &self,
+        definition: &DefinitionArgs,
+        kernel: KernelSource,
+        directory: &Path,
+    ) -> PathBuf {
         self.lock_file
             .clone()
-            .unwrap_or_else(|| lock_path(definition, directory))
+            .unwrap_or_else(|| lock_path(definition, kernel, directory))
     }
 }
 
@@ -80,6 +86,18 @@ impl BuildArgs {
             eprintln!("warning: {diagnostic}");
         }
         let mut config = loaded.config;
+        // The fixture's own kernel build script stands down: kernel-builder builds the
+        // kernel (`--kernel source`) or a Debian package provides it.
+        config
+            .build
+            .environment
+            .insert("KERNEL_SOURCE_BUILD".into(), "0".into());
+        if self.kernel == KernelSource::Source {
+            let series = kernel_builder::source::series(&config.build.environment)?;
+            for package in kernel_builder::source::required_packages(&series) {
+                config.content.build_packages.push(package.parse()?);
+            }
+        }
         if let (Some(snapshot), None) = (&config.distribution.snapshot, &self.snapshot_url) {
             eprintln!(
                 "warning: Snapshot={snapshot} is not followed (no --snapshot-url / FLASHBOX_SNAPSHOT_URL): \
@@ -112,8 +130,14 @@ pub fn cache() -> Result<Cache> {
     ))
 }
 
-/// `fixtures/images/<name>[+profile...].lock` for a named image, else `mkosi.lock` in the tree.
-pub fn lock_path(definition: &DefinitionArgs, directory: &Path) -> PathBuf {
+/// `fixtures/images/<name>[+profile...][+kernel-source].lock` for a named image, else
+/// `mkosi[+kernel-source].lock` in the tree: a source kernel needs other build packages, so
+/// it gets its own lock.
+pub fn lock_path(definition: &DefinitionArgs, kernel: KernelSource, directory: &Path) -> PathBuf {
+    let suffix = match kernel {
+        KernelSource::Debian => "",
+        KernelSource::Source => "+kernel-source",
+    };
     match &definition.name {
         Some(name) => {
             let mut stem = name.clone();
@@ -121,9 +145,10 @@ pub fn lock_path(definition: &DefinitionArgs, directory: &Path) -> PathBuf {
                 stem.push('+');
                 stem.push_str(profile);
             }
+            stem.push_str(suffix);
             directory.join("images").join(format!("{stem}.lock"))
         }
-        None => directory.join("mkosi.lock"),
+        None => directory.join(format!("mkosi{suffix}.lock")),
     }
 }
 

@@ -10,10 +10,10 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use config_model::ImageConfig;
 use deb_resolver::ArchiveSpec;
-use deb_resolver::fetch::{self, FetchSources};
+use deb_resolver::fetch::{self, Cache, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockMode, resolve_with_lock};
-use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb};
+use rootfs_assembler::{AssembleOptions, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb};
 use sha2::{Digest, Sha256};
 
 use crate::build_config::{
@@ -43,11 +43,6 @@ pub struct ImageArgs {
 
 pub fn run(args: &ImageArgs) -> Result<()> {
     rootfs_assembler::require_root("building an image")?;
-    if args.build.kernel == KernelSource::Source {
-        bail!(
-            "--kernel source is not available yet: kernel-builder cannot build from source yet; use --kernel debian"
-        );
-    }
     let mut phases = Phases::default();
     let BuildConfig { options, config } = phases.run("configure", || {
         let build = args.build.configuration(&args.definition)?;
@@ -63,7 +58,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     let output_dir = output_dir.canonicalize()?;
 
     // Lock: reuse it when it matches the definition, else resolve (unless --locked).
-    let lock_path = args.lock_file.path(&args.definition, &options.directory);
+    let lock_path = args
+        .lock_file
+        .path(&args.definition, args.build.kernel, &options.directory);
     let existing = read_lock(&lock_path)?;
     let cache = cache()?;
     let progress = TerminalProgress::default();
@@ -103,29 +100,79 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         let detail = format!("{} packages, {}", debs.len(), human_bytes(bytes));
         Ok((debs, detail))
     })?;
-    let packages: Vec<LockedDeb> = debs
-        .iter()
-        .filter(|d| d.set == PackageSet::Image)
-        .map(|d| LockedDeb {
-            name: d.name.clone(),
-            version: d.version.clone(),
-            architecture: d.architecture.clone(),
-            path: d.path.clone(),
-        })
-        .collect();
+    let locked = |set: PackageSet| -> Vec<LockedDeb> {
+        debs.iter()
+            .filter(|d| set == PackageSet::Build || d.set == PackageSet::Image)
+            .map(|d| LockedDeb {
+                name: d.name.clone(),
+                version: d.version.clone(),
+                architecture: d.architecture.clone(),
+                path: d.path.clone(),
+            })
+            .collect()
+    };
 
     let work_dir = output_dir.join(format!(".work-{name}"));
     if work_dir.exists() {
         std::fs::remove_dir_all(&work_dir)
             .with_context(|| format!("cannot clear {}", work_dir.display()))?;
     }
+    let source_kernel = args.build.kernel == KernelSource::Source;
+    let build_tree = if source_kernel || !config.content.build_scripts.is_empty() {
+        let packages = locked(PackageSet::Build);
+        Some(phases.run("build tree", || {
+            let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
+                config: &config,
+                packages: &packages,
+                build_dir: work_dir.join("build-tree"),
+                src_dir: options.directory.clone(),
+                invoking_user: (0, 0),
+            })?;
+            Ok((tree, format!("{} packages", packages.len())))
+        })?)
+    } else {
+        None
+    };
+    let mut not_built = Vec::new();
+    let build_outputs = match &build_tree {
+        Some(tree) if !config.content.build_scripts.is_empty() => {
+            phases.run("build scripts", || {
+                let outputs = tree.run_build_scripts(&config)?;
+                not_built = skipped_components(&outputs.log)?;
+                let detail = format!(
+                    "{} scripts, {} skipped (log: {})",
+                    config.content.build_scripts.len(),
+                    not_built.len(),
+                    outputs.log.display()
+                );
+                Ok((BuildOutputs::Built(outputs), detail))
+            })?
+        }
+        _ => BuildOutputs::Refuse,
+    };
+
+    let source_kernel = match (&build_tree, source_kernel) {
+        (Some(tree), true) => Some(phases.run("kernel build", || {
+            let built = build_kernel(&config, &options.directory, tree, &lock, &work_dir)?;
+            let detail = format!(
+                "{}{}, {} requests overridden",
+                built.release,
+                if built.cached { " (cached)" } else { "" },
+                built.unmet.len()
+            );
+            Ok((built, detail))
+        })?),
+        _ => None,
+    };
+
+    let packages = locked(PackageSet::Image);
     let rootfs = phases.run("assemble", || {
         let rootfs = rootfs_assembler::assemble(&AssembleOptions {
             config: &config,
             packages: &packages,
             build_dir: work_dir.clone(),
             src_dir: options.directory.clone(),
-            build_outputs: BuildOutputs::Skip,
+            build_outputs,
             invoking_user: (0, 0),
         })?;
         let detail = format!(
@@ -137,11 +184,23 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         Ok((rootfs, detail))
     })?;
 
-    let kernel = phases.run("kernel", || {
-        let kernel = kernel_builder::debian::find_installed_kernel(&rootfs.root, None)?;
-        let detail = format!("{} from {}", kernel.release, args.build.kernel_package);
-        Ok((kernel, detail))
-    })?;
+    let kernel = match &source_kernel {
+        Some(built) => KernelImage {
+            release: built.release.clone(),
+            path: built.bzimage.clone(),
+            origin: format!("built from linux-source (cache key {})", built.key),
+        },
+        None => phases.run("kernel", || {
+            let kernel = kernel_builder::debian::find_installed_kernel(&rootfs.root, None)?;
+            let detail = format!("{} from {}", kernel.release, args.build.kernel_package);
+            let image = KernelImage {
+                release: kernel.release,
+                path: kernel.vmlinuz,
+                origin: args.build.kernel_package.clone(),
+            };
+            Ok((image, detail))
+        })?,
+    };
 
     let epoch = config.content.source_date_epoch.unwrap_or(0);
     let initrd_path = work_dir.join("initrd.cpio.zst");
@@ -179,7 +238,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
                 .root
                 .join("usr/lib/systemd/boot/efi/linuxx64.efi.stub"),
         )?;
-        let linux = read(&kernel.vmlinuz)?;
+        let linux = read(&kernel.path)?;
         let initrd = read(&initrd_path)?;
         let os_release = String::from_utf8(read(&rootfs.root.join("usr/lib/os-release"))?)?;
         let mut inputs = uki_stitcher::UkiInputs {
@@ -214,13 +273,14 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         "config": rootfs.manifest.config,
         "packages": rootfs.manifest.packages,
         "rootfs_tree_sha256": rootfs.digest.sha256,
-        "kernel": { "release": kernel.release, "package": args.build.kernel_package },
+        "kernel": { "release": kernel.release, "origin": kernel.origin },
         "lock": { "path": lock_path, "request_sha256": lock.request.hash.to_string() },
         "artifacts": artifacts.iter().map(|path| Ok(serde_json::json!({
             "path": path.file_name().map(|n| n.to_string_lossy().into_owned()),
             "sha256": sha256_file(path)?,
         }))).collect::<Result<Vec<_>>>()?,
-        "not_built": rootfs.report.skipped_build_scripts,
+        "not_built": not_built,
+        "volatile_packages_missing": rootfs.report.volatile_missing,
     });
     write_atomically(
         &manifest_path,
@@ -229,29 +289,111 @@ pub fn run(args: &ImageArgs) -> Result<()> {
 
     eprintln!();
     eprint!("{}", phases.table());
-    if !rootfs.report.skipped_build_scripts.is_empty() {
-        eprintln!("\nnot built (build scripts do not run yet; their components are missing):");
-        for script in &rootfs.report.skipped_build_scripts {
-            eprintln!("  {}", script.display());
+    if !not_built.is_empty() {
+        eprintln!("\nnot built (the build scripts skipped them; the image boots without them):");
+        for line in &not_built {
+            eprintln!("  {line}");
         }
-        eprintln!(
-            "  prebuilt binaries can be supplied through the *_BINARY variables the scripts read"
-        );
     }
-    if !config.content.volatile_packages.is_empty() {
-        let names: Vec<String> = config
-            .content
-            .volatile_packages
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+    if let Some(built) = &source_kernel {
+        report_kernel_requests(built);
+    }
+    for deb in &rootfs.report.volatile_installed {
+        eprintln!("installed from the build scripts: {}", deb.display());
+    }
+    if !rootfs.report.volatile_missing.is_empty() {
         eprintln!(
-            "not installed (volatile packages come from build scripts): {}",
-            names.join(", ")
+            "not installed (VolatilePackages= with no matching .deb from the build scripts): {}",
+            rootfs.report.volatile_missing.join(", ")
         );
     }
     println!("{}", uki_path.display());
     Ok(())
+}
+
+/// The kernel that goes into the UKI.
+struct KernelImage {
+    release: String,
+    path: PathBuf,
+    /// The Debian package, or the source build.
+    origin: String,
+}
+
+/// The lines of a build-script log that say a component was skipped (the Flashbox build
+/// scripts print `SKIPPED <name> <version>: <why and how to supply it>`). The kernel script's
+/// line is left out: `KERNEL_SOURCE_BUILD=0` is this pipeline's doing, the kernel comes from
+/// kernel-builder or a Debian package.
+fn skipped_components(log: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
+    Ok(text
+        .lines()
+        .filter(|line| line.contains("SKIPPED") && !line.starts_with("flashbox-kernel:"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Builds the kernel from `linux-source-X.Y` in the build tree (or takes it from the cache).
+fn build_kernel(
+    config: &ImageConfig,
+    src_dir: &Path,
+    tree: &BuildTree,
+    lock: &deb_resolver::Lock,
+    work_dir: &Path,
+) -> Result<kernel_builder::source::BuiltKernel> {
+    let environment = &config.build.environment;
+    let series = kernel_builder::source::series(environment)?;
+    let [source_package, _] = kernel_builder::source::required_packages(&series);
+    let source_version = lock
+        .packages_in(PackageSet::Build)
+        .find(|p| p.name == source_package)
+        .map(|p| p.version.clone())
+        .with_context(|| format!("{source_package} is not in the lock's build set"))?;
+    let inputs = kernel_builder::source::SourceInputs::read(
+        environment,
+        src_dir,
+        &tree.root,
+        &source_version,
+        config.content.source_date_epoch.unwrap_or(0),
+    )?;
+    let cache = Cache::default_root()
+        .context("no cache directory (set HOME)")?
+        .with_file_name("kernel");
+    let spinner = crate::progress::StepSpinner::new();
+    let log = work_dir.join("kernel-build.log");
+    eprintln!(
+        "  linux-source-{series} {source_version}, {} fragments, {} patches; log: {}",
+        inputs.fragments.len(),
+        inputs.patches.len(),
+        log.display()
+    );
+    let built = kernel_builder::source::build(&kernel_builder::source::SourceBuild {
+        inputs: &inputs,
+        tree,
+        scratch: work_dir.join("kernel"),
+        cache,
+        jobs: std::thread::available_parallelism().map_or(1, usize::from),
+        log,
+        on_step: &|step| spinner.step(step),
+    });
+    spinner.finish();
+    Ok(built?)
+}
+
+/// Prints what the kernel's fragments asked for and `olddefconfig` did not keep.
+fn report_kernel_requests(built: &kernel_builder::source::BuiltKernel) {
+    if built.unmet.is_empty() {
+        eprintln!("\nkernel: every requested config symbol has its requested value");
+        return;
+    }
+    eprintln!(
+        "\nkernel: {} requested config values were overridden by olddefconfig (unknown symbol, \
+         unmet dependency or choice):",
+        built.unmet.len()
+    );
+    for unmet in &built.unmet {
+        eprintln!("  {unmet}");
+    }
 }
 
 /// `<ImageId>_<ImageVersion>`, as mkosi names outputs.

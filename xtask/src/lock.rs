@@ -51,9 +51,11 @@ fn resolve(build: &BuildArgs, config: &BuildConfig) -> Result<Resolution> {
 
 pub fn run_lock(args: &LockArgs) -> Result<()> {
     let config = args.build.configuration(&args.definition)?;
-    let path = args
-        .lock_file
-        .path(&args.definition, &config.options.directory);
+    let path = args.lock_file.path(
+        &args.definition,
+        args.build.kernel,
+        &config.options.directory,
+    );
     let previous = match read_lock(&path) {
         Ok(previous) => previous,
         Err(error) => {
@@ -124,9 +126,11 @@ pub fn run_why(args: &WhyArgs) -> Result<()> {
         }
     };
     print!("{why}");
-    let path = args
-        .lock_file
-        .path(&args.definition, &config.options.directory);
+    let path = args.lock_file.path(
+        &args.definition,
+        args.build.kernel,
+        &config.options.directory,
+    );
     note_lock_difference(&path, &resolution.lock);
     Ok(())
 }

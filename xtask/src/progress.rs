@@ -1,5 +1,6 @@
-//! Download progress on the terminal: one line with bytes, rate, files done and the current
-//! file, drawn by indicatif from deb-resolver's progress events.
+//! Progress on the terminal, drawn by indicatif: downloads (one line with bytes, rate, files
+//! done and the current file, from deb-resolver's progress events) and long steps (the
+//! current step and its elapsed time).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -82,5 +83,46 @@ impl Progress for TerminalProgress {
 
     fn message(&self, text: &str) {
         self.bar.println(format!("  {text}"));
+    }
+}
+
+/// A spinner naming the current step of a long phase (a kernel build) and how long it has run.
+pub struct StepSpinner {
+    bar: ProgressBar,
+}
+
+impl StepSpinner {
+    /// Starts the spinner.
+    pub fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                .expect("the template is valid"),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(500));
+        Self { bar }
+    }
+
+    /// Shows `step`, keeping the previous step's line with its time.
+    pub fn step(&self, step: &str) {
+        self.print_done();
+        self.bar.reset_elapsed();
+        self.bar.set_message(step.to_owned());
+    }
+
+    /// Clears the line.
+    pub fn finish(&self) {
+        self.print_done();
+        self.bar.finish_and_clear();
+    }
+
+    fn print_done(&self) {
+        if !self.bar.message().is_empty() {
+            self.bar.println(format!(
+                "  {} ({}s)",
+                self.bar.message(),
+                self.bar.elapsed().as_secs()
+            ));
+        }
     }
 }

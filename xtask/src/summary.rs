@@ -25,6 +25,10 @@ pub struct DefinitionArgs {
     /// Override `ImageId=`.
     #[arg(long)]
     pub image_id: Option<String>,
+    /// Add or override an `Environment=` variable (`KERNEL_VERSION=7.2`), as mkosi's
+    /// `--environment`.
+    #[arg(short = 'E', long = "environment", value_name = "NAME=VALUE")]
+    pub environment: Vec<String>,
 }
 
 impl DefinitionArgs {
@@ -54,6 +58,11 @@ impl DefinitionArgs {
             .map(|p| Override::new("Profiles", p))
             .collect();
         overrides.extend(self.image_id.iter().map(|id| Override::new("ImageId", id)));
+        overrides.extend(
+            self.environment
+                .iter()
+                .map(|assignment| Override::new("Environment", assignment)),
+        );
         Ok(LoadOptions {
             directory,
             includes,

@@ -44,6 +44,25 @@ pub enum KernelError {
         /// The releases found.
         found: Vec<String>,
     },
+    /// The image's environment has no `KERNEL_VERSION`.
+    #[error("Environment= has no KERNEL_VERSION (the Debian kernel series to build, e.g. 7.2)")]
+    NoKernelVersion,
+    /// `KERNEL_VERSION` is not `X.Y`.
+    #[error("KERNEL_VERSION={value}: expected a Debian kernel series such as 7.2")]
+    BadKernelVersion {
+        /// The value.
+        value: String,
+    },
+    /// A step of a source build failed.
+    #[error("kernel build: {step} failed (log: {}): {source}", log.display())]
+    Build {
+        /// The step (`make bzImage`).
+        step: String,
+        /// The build log.
+        log: PathBuf,
+        /// The sandbox's error (exit status and the last lines of output).
+        source: Box<rootfs_assembler::Error>,
+    },
     /// Reading a file or directory failed.
     #[error("cannot read {}: {source}", path.display())]
     Io {

@@ -13,14 +13,13 @@
 //!   `olddefconfig`.
 //! - [`debian`]: [`debian::find_installed_kernel`], the kernel of a Debian package in a tree.
 //! - [`snippets`]: which fragment files an image's `KERNEL_CONFIG_SNIPPETS*` variables name.
-//!
-//! Still to come (issue "kernel-builder and the xtask pipeline"): the sandboxed source build
-//! with its cache.
+//! - [`source`]: the source build in a build tree's sandbox, cached by a hash of its inputs.
 
 pub mod debian;
 pub mod error;
 pub mod kconfig;
 pub mod merge;
 pub mod snippets;
+pub mod source;
 
 pub use error::KernelError;

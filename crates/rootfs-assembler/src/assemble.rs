@@ -3,8 +3,9 @@
 //! 1. skeleton trees (`SkeletonTrees=`);
 //! 2. packages: bootstrap and the target's dpkg ([`crate::install`]);
 //! 3. prepare scripts with `final`;
-//! 4. build outputs: the `$DESTDIR` trees of build scripts that the pipeline ran elsewhere
-//!    ([`BuildOutputs`], the seam for the build overlay);
+//! 4. build outputs: `VolatilePackages=` from the build scripts' `$PACKAGEDIR` (the image's
+//!    dpkg), then their `$DESTDIR` ([`BuildOutputs`]; the scripts ran in the
+//!    [`crate::build_tree`]);
 //! 5. extra trees (`ExtraTrees=`);
 //! 6. post-installation scripts;
 //! 7. `RemovePackages=` (`dpkg --purge`) and `RemoveFiles=`, the manifest is read from dpkg's
@@ -22,12 +23,13 @@ use std::time::{Duration, Instant};
 use config_model::value::Feature;
 use config_model::{Distribution, ImageConfig};
 
+use crate::build_tree::BuildScriptOutputs;
 use crate::deb::LockedDeb;
 use crate::digest::{TreeDigest, tree_digest};
 use crate::error::Error;
 use crate::install::{
-    DpkgRun, InstallOptions, dpkg_environment, install_packages, installed_packages,
-    remove_policy_rc_d,
+    DpkgRun, InstallOptions, dpkg_environment, install_local_debs, install_packages,
+    installed_packages, remove_policy_rc_d,
 };
 use crate::manifest::Manifest;
 use crate::normalise::{clean_package_metadata, normalise};
@@ -35,9 +37,8 @@ use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
 use crate::scripts::{ScriptContext, ScriptKind, run_scripts};
 use crate::trees::{copy_tree, copy_trees};
 
-/// What to do about `BuildScripts=`: the build overlay (an image with `BuildPackages=` on top
-/// in which build scripts run) belongs to the pipeline; the assembler only copies their
-/// results in at the right step.
+/// What to do about `BuildScripts=`: they run in a separate build tree
+/// ([`crate::build_tree`]); the assembler takes their results in at the right step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildOutputs {
     /// No build scripts may be configured; an error if some are.
@@ -45,9 +46,10 @@ pub enum BuildOutputs {
     /// Build scripts are configured but not run; their outputs are missing from the image.
     /// Reported in [`AssembleReport::skipped_build_scripts`].
     Skip,
-    /// The build scripts ran elsewhere; these `$DESTDIR` directories are copied into the image
-    /// after the prepare scripts, as mkosi copies build outputs.
-    DestDirs(Vec<PathBuf>),
+    /// The build scripts ran: after the prepare scripts, the `.deb` files of their
+    /// `$PACKAGEDIR` that `VolatilePackages=` names are installed and their `$DESTDIR` is
+    /// copied in, as mkosi does.
+    Built(BuildScriptOutputs),
 }
 
 /// Everything one assembly needs.
@@ -93,6 +95,10 @@ pub struct AssembleReport {
     pub removed: Vec<String>,
     /// Build scripts that were configured but not run ([`BuildOutputs::Skip`]).
     pub skipped_build_scripts: Vec<PathBuf>,
+    /// `.deb` files installed for `VolatilePackages=`.
+    pub volatile_installed: Vec<PathBuf>,
+    /// `VolatilePackages=` entries that no `.deb` of the build scripts matched.
+    pub volatile_missing: Vec<String>,
     /// The log of dpkg and the scripts.
     pub logs: Vec<PathBuf>,
 }
@@ -132,14 +138,84 @@ impl BuildLayout {
             digest: build_dir.join("tree-digest.txt"),
         }
     }
+
+    /// The layout below `build_dir`, with a new empty partial root and work directory (any
+    /// left by an earlier run removed) and the script directories created.
+    pub fn fresh(build_dir: &Path, source_date_epoch: u64) -> Result<Self, Error> {
+        let layout = Self::new(build_dir);
+        for dir in [&layout.partial_root, &layout.work] {
+            if fs::symlink_metadata(dir).is_ok() {
+                fs::remove_dir_all(dir).map_err(Error::io(dir))?;
+            }
+        }
+        for dir in [
+            &layout.partial_root,
+            &layout.work,
+            &layout.output_dir,
+            &layout.package_dir,
+            &layout.artifact_dir,
+        ] {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        }
+        crate::unpack::apply_metadata(
+            &layout.partial_root,
+            false,
+            0o755,
+            0,
+            0,
+            source_date_epoch,
+            true,
+        )?;
+        Ok(layout)
+    }
+
+    /// How packages are installed into the partial root.
+    pub fn install_options(&self, architecture: &str, source_date_epoch: u64) -> InstallOptions {
+        InstallOptions {
+            root: self.partial_root.clone(),
+            work: self.work.clone(),
+            architecture: architecture.into(),
+            source_date_epoch,
+        }
+    }
+
+    /// The scripts' view of this layout while the root is being built.
+    pub fn script_context(
+        &self,
+        config: &ImageConfig,
+        src_dir: &Path,
+        source_date_epoch: u64,
+        invoking_user: (u32, u32),
+        log: PathBuf,
+    ) -> ScriptContext {
+        ScriptContext {
+            root: self.partial_root.clone(),
+            src_dir: src_dir.to_path_buf(),
+            output_dir: self.output_dir.clone(),
+            package_dir: self.package_dir.clone(),
+            artifact_dir: self.artifact_dir.clone(),
+            build_dir: config.build.build_directory.clone(),
+            dest_dir: None,
+            work: self.work.clone(),
+            source_date_epoch,
+            invoking_user,
+            log: Some(log),
+        }
+    }
+
+    /// Renames the partial root to the final one, replacing an earlier root.
+    pub fn finish_root(&self) -> Result<(), Error> {
+        if fs::symlink_metadata(&self.root).is_ok() {
+            fs::remove_dir_all(&self.root).map_err(Error::io(&self.root))?;
+        }
+        fs::rename(&self.partial_root, &self.root).map_err(Error::io(&self.root))
+    }
 }
 
-/// Assembles the root filesystem as the module doc describes. Needs root.
-pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
-    crate::require_root("assembling a root filesystem")?;
-    let config = options.config;
-    let content = &config.content;
-    let source_date_epoch = content.source_date_epoch.ok_or(Error::Config {
+/// The settings every root needs, checked before anything is written: `SourceDateEpoch=`, a
+/// dpkg-based `Distribution=` and a Debian `Architecture=` (returned as its Debian name).
+pub fn checked_inputs(config: &ImageConfig) -> Result<(u64, &'static str), Error> {
+    let source_date_epoch = config.content.source_date_epoch.ok_or(Error::Config {
         setting: "SourceDateEpoch",
         reason: "not set; a reproducible root needs it (Flashbox uses 0)".into(),
     })?;
@@ -163,13 +239,22 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
             setting: "Architecture",
             reason: "not set, or not an architecture Debian has".into(),
         })?;
+    Ok((source_date_epoch, architecture))
+}
+
+/// Assembles the root filesystem as the module doc describes. Needs root.
+pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
+    crate::require_root("assembling a root filesystem")?;
+    let config = options.config;
+    let content = &config.content;
+    let (source_date_epoch, architecture) = checked_inputs(config)?;
     let mut report = AssembleReport::default();
     match &options.build_outputs {
         BuildOutputs::Refuse if !content.build_scripts.is_empty() => {
             return Err(Error::Config {
                 setting: "BuildScripts",
-                reason: "build scripts are configured, but the build overlay is the pipeline's \
-                         job: run them there and pass BuildOutputs::DestDirs, or \
+                reason: "build scripts are configured: run them in a build tree \
+                         (assemble_build_tree) and pass BuildOutputs::Built, or \
                          BuildOutputs::Skip"
                     .into(),
             });
@@ -178,23 +263,8 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         _ => {}
     }
 
-    let layout = BuildLayout::new(&options.build_dir);
-    for dir in [&layout.partial_root, &layout.work] {
-        if fs::symlink_metadata(dir).is_ok() {
-            fs::remove_dir_all(dir).map_err(Error::io(dir))?;
-        }
-    }
-    for dir in [
-        &layout.partial_root,
-        &layout.work,
-        &layout.output_dir,
-        &layout.package_dir,
-        &layout.artifact_dir,
-    ] {
-        fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    }
+    let layout = BuildLayout::fresh(&options.build_dir, source_date_epoch)?;
     let root = &layout.partial_root;
-    crate::unpack::apply_metadata(root, false, 0o755, 0, 0, source_date_epoch, true)?;
     let mut clock = Instant::now();
     let mut lap = |report: &mut AssembleReport, step: &'static str| {
         report.steps.push((step, clock.elapsed()));
@@ -206,12 +276,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
 
     let (install, _) = install_packages(
         options.packages,
-        &InstallOptions {
-            root: root.clone(),
-            work: layout.work.clone(),
-            architecture: architecture.into(),
-            source_date_epoch,
-        },
+        &layout.install_options(architecture, source_date_epoch),
     )?;
     report.essential = install.essential;
     report.dpkg_runs = install.plan;
@@ -220,35 +285,36 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
 
     let script_log = layout.work.join("logs/scripts.log");
     report.logs.push(script_log.clone());
-    let scripts = ScriptContext {
-        root: root.clone(),
-        src_dir: options.src_dir.clone(),
-        output_dir: layout.output_dir.clone(),
-        package_dir: layout.package_dir.clone(),
-        artifact_dir: layout.artifact_dir.clone(),
-        build_dir: config.build.build_directory.clone(),
-        dest_dir: None,
-        work: layout.work.clone(),
+    let scripts = layout.script_context(
+        config,
+        &options.src_dir,
         source_date_epoch,
-        invoking_user: options.invoking_user,
-        log: Some(script_log),
-    };
+        options.invoking_user,
+        script_log,
+    );
     run_scripts(
         config,
         &scripts,
         ScriptKind::Prepare,
         &content.prepare_scripts,
     )?;
-    if let BuildOutputs::DestDirs(dirs) = &options.build_outputs {
-        for dir in dirs {
-            copy_tree(
-                &config_model::Tree {
-                    source: dir.clone(),
-                    target: None,
-                },
-                root,
+    if let BuildOutputs::Built(outputs) = &options.build_outputs {
+        let (debs, missing) = outputs.volatile_debs(&content.volatile_packages)?;
+        if !debs.is_empty() {
+            install_local_debs(
+                &layout.install_options(architecture, source_date_epoch),
+                &debs,
             )?;
         }
+        report.volatile_installed = debs;
+        report.volatile_missing = missing;
+        copy_tree(
+            &config_model::Tree {
+                source: outputs.dest_dir.clone(),
+                target: None,
+            },
+            root,
+        )?;
     }
     copy_trees(&content.extra_trees, root)?;
     lap(&mut report, "prepare scripts, build outputs, extra trees");
@@ -282,10 +348,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         .extend(normalise(root, source_date_epoch)?.removed);
     lap(&mut report, "normalisation");
 
-    if fs::symlink_metadata(&layout.root).is_ok() {
-        fs::remove_dir_all(&layout.root).map_err(Error::io(&layout.root))?;
-    }
-    fs::rename(root, &layout.root).map_err(Error::io(&layout.root))?;
+    layout.finish_root()?;
     let digest = tree_digest(&layout.root)?;
     write_atomically(&layout.manifest, manifest.to_json().as_bytes())?;
     write_atomically(&layout.digest, digest.listing().as_bytes())?;

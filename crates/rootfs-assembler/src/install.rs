@@ -341,14 +341,10 @@ pub fn install_packages(
         }],
     };
     let dpkg = |args: Vec<String>| {
-        let mut command = SandboxCommand::new(
-            "/usr/bin/dpkg",
-            ["--force-unsafe-io".to_owned()].into_iter().chain(args),
-            Place::Chroot { cwd: "/".into() },
-        );
-        command.env = dpkg_environment(options.source_date_epoch);
-        command.log = Some(log.clone());
-        sandbox::run(&sandbox, &command)
+        sandbox::run(
+            &sandbox,
+            &dpkg_command(args, options.source_date_epoch, &log),
+        )
     };
 
     let run_plan = |plan: &[DpkgRun], force_depends: bool| -> Result<(), Error> {
@@ -419,6 +415,53 @@ pub fn install_packages(
         log,
     };
     Ok((report, packages))
+}
+
+/// `dpkg --force-unsafe-io ARGS`, chrooted into the image, with the fixed environment and
+/// its output appended to `log`.
+fn dpkg_command(args: Vec<String>, source_date_epoch: u64, log: &Path) -> SandboxCommand {
+    let mut command = SandboxCommand::new(
+        "/usr/bin/dpkg",
+        ["--force-unsafe-io".to_owned()].into_iter().chain(args),
+        Place::Chroot { cwd: "/".into() },
+    );
+    command.env = dpkg_environment(source_date_epoch);
+    command.log = Some(log.to_path_buf());
+    command
+}
+
+/// Installs local `.deb` files (what build scripts left for `VolatilePackages=`) with the
+/// image's own `dpkg -i`, after everything else: their dependencies must already be in the
+/// image, else dpkg's error names what is missing. Needs root.
+pub fn install_local_debs(options: &InstallOptions, debs: &[PathBuf]) -> Result<(), Error> {
+    crate::require_root("installing packages")?;
+    let staging = options.work.join("volatile-debs");
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
+    }
+    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+    let mut args = vec!["--install".to_owned()];
+    for (index, deb) in debs.iter().enumerate() {
+        let name = format!("{index:04}.deb");
+        fs::copy(deb, staging.join(&name)).map_err(Error::io(deb))?;
+        args.push(format!("{DEBS_IN_IMAGE}/{name}"));
+    }
+    let sandbox = Sandbox {
+        root: options.root.clone(),
+        view: options.work.join("view"),
+        network: false,
+        binds: vec![Bind {
+            source: staging.clone(),
+            target: DEBS_IN_IMAGE.into(),
+            writable: false,
+        }],
+    };
+    let log = options.work.join("logs/dpkg.log");
+    sandbox::run(
+        &sandbox,
+        &dpkg_command(args, options.source_date_epoch, &log),
+    )?;
+    fs::remove_dir_all(&staging).map_err(Error::io(&staging))
 }
 
 /// The packages `status` (the text of `/var/lib/dpkg/status`) lists as `install ok

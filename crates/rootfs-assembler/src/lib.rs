@@ -27,7 +27,8 @@
 //!   batch plan.
 //! - [`trees`], [`scripts`] (the environment table, `mkosi-chroot`), [`normalise`],
 //!   [`manifest`] (mkosi's JSON), [`digest`] (tree digest and differ).
-//! - [`assemble()`] runs it all in mkosi's order and returns a [`Rootfs`].
+//! - [`assemble()`] runs it all in mkosi's order and returns a [`Rootfs`];
+//!   [`build_tree`] is the root in which build scripts (and kernel builds) run.
 //!
 //! ```no_run
 //! use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb, Rootfs, assemble};
@@ -54,6 +55,7 @@
 //! front.
 
 pub mod assemble;
+pub mod build_tree;
 pub mod control;
 pub mod deb;
 pub mod digest;
@@ -71,6 +73,7 @@ pub mod unpack;
 mod testdeb;
 
 pub use assemble::{AssembleOptions, AssembleReport, BuildLayout, BuildOutputs, Rootfs, assemble};
+pub use build_tree::{BuildScriptOutputs, BuildTree, BuildTreeOptions, assemble_build_tree};
 pub use deb::LockedDeb;
 pub use digest::{Difference, TreeDigest, first_difference, tree_digest};
 pub use error::{Error, require_root};

@@ -14,8 +14,8 @@
 //! - [`run_scripts`] runs scripts in order: ordinary ones on the host in the sandbox (host
 //!   read-only but for the build directory), `*.chroot` ones chrooted into the image.
 //!
-//! Build scripts (a build overlay with `BuildPackages=`, `$DESTDIR` copied in afterwards) are
-//! the pipeline's next step: their environment is here, running them is refused for now.
+//! Build scripts run in the build tree ([`crate::build_tree`]) with `$DESTDIR` bound at
+//! `/work/dest`; what they put there is copied into the image afterwards.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -36,7 +36,10 @@ const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 pub enum ScriptKind {
     /// `PrepareScripts=`, run with the argument `final` after the packages are installed.
     Prepare,
-    /// `BuildScripts=` (needs the build overlay: not run by this crate yet).
+    /// `PrepareScripts=` again, with the argument `build`, in the build tree
+    /// ([`crate::build_tree`]).
+    PrepareBuild,
+    /// `BuildScripts=`, in the build tree, with `$DESTDIR`.
     Build,
     /// `PostInstallationScripts=`.
     PostInstallation,
@@ -48,7 +51,7 @@ impl ScriptKind {
     /// The name mkosi uses in messages.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Prepare => "prepare",
+            Self::Prepare | Self::PrepareBuild => "prepare",
             Self::Build => "build",
             Self::PostInstallation => "postinst",
             Self::Finalize => "finalize",
@@ -200,14 +203,14 @@ pub fn script_environment(
         .unwrap_or_default();
     set("CHROOT_SCRIPT", format!("/work/{name}"));
     set("CHROOT_SRCDIR", chroot_paths::SRCDIR.into());
-    if matches!(kind, Prepare | Build) {
+    if matches!(kind, Prepare | PrepareBuild | Build) {
         set(
             "WITH_DOCS",
             u8::from(config.content.with_docs.unwrap_or(true)).to_string(),
         );
         set("WITH_TESTS", "1".into());
     }
-    if matches!(kind, Prepare | Build | PostInstallation) {
+    if matches!(kind, Prepare | PrepareBuild | Build | PostInstallation) {
         if let Some(dir) = &context.build_dir {
             set("BUILDDIR", path(dir));
         }
@@ -318,14 +321,6 @@ pub fn run_scripts(
     if scripts.is_empty() {
         return Ok(());
     }
-    if kind == ScriptKind::Build {
-        return Err(Error::Config {
-            setting: "BuildScripts",
-            reason: "build scripts need the build overlay with BuildPackages=, which comes with \
-                     the pipeline; rootfs-assembler does not run them yet"
-                .into(),
-        });
-    }
     crate::require_root("running scripts")?;
     for dir in [
         Some(&context.work),
@@ -333,6 +328,7 @@ pub fn run_scripts(
         Some(&context.package_dir),
         Some(&context.artifact_dir),
         context.build_dir.as_ref(),
+        context.dest_dir.as_ref(),
     ]
     .into_iter()
     .flatten()
@@ -408,6 +404,13 @@ fn run_script(
             writable: true,
         });
     }
+    if let (ScriptKind::Build, Some(dir)) = (kind, &context.dest_dir) {
+        binds.push(Bind {
+            source: dir.clone(),
+            target: chroot_paths::DESTDIR.into(),
+            writable: true,
+        });
+    }
     let sandbox = Sandbox {
         root: context.root.clone(),
         view: context.view(),
@@ -416,6 +419,7 @@ fn run_script(
     };
     let args: Vec<String> = match kind {
         ScriptKind::Prepare => vec!["final".into()],
+        ScriptKind::PrepareBuild => vec!["build".into()],
         _ => Vec::new(),
     };
     let mut command = if name.ends_with(".chroot") {
@@ -437,6 +441,9 @@ fn run_script(
             context.artifact_dir.clone(),
         ];
         writable.extend(context.build_dir.clone());
+        if kind == ScriptKind::Build {
+            writable.extend(context.dest_dir.clone());
+        }
         writable.sort();
         writable.dedup();
         let mut command = SandboxCommand::new(
@@ -608,16 +615,47 @@ mod tests {
         assert!(text.contains("'BUILDROOT=/'"));
     }
 
+    /// A build script (root only) writes `$DESTDIR` on the host side and sees it bound at
+    /// `/work/dest` in the view that `mkosi-chroot` enters; it gets no arguments.
     #[test]
-    fn build_scripts_are_refused_for_now() {
-        let err = run_scripts(
-            &config(),
-            &context(),
-            ScriptKind::Build,
-            &[PathBuf::from("/s/mkosi.build")],
+    fn build_scripts_get_a_writable_destdir() {
+        if crate::require_root("test").is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        fs::create_dir_all(&src).unwrap();
+        let script = src.join("mkosi.build");
+        fs::write(
+            &script,
+            r#"#!/bin/sh
+set -eu
+echo "args:$#" > "$DESTDIR/host-side"
+view="$(dirname "$(command -v mkosi-chroot)")/../view"
+echo "$CHROOT_DESTDIR" > "$view/work/dest/through-the-view"
+"#,
         )
-        .unwrap_err();
-        assert!(err.to_string().contains("build overlay"), "{err}");
+        .unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let build = dir.path().join("build");
+        fs::create_dir_all(build.join("root")).unwrap();
+        let context = ScriptContext {
+            root: build.join("root"),
+            src_dir: src,
+            output_dir: build.join("out"),
+            package_dir: build.join("packages"),
+            artifact_dir: build.join("artifacts"),
+            build_dir: None,
+            dest_dir: Some(build.join("dest")),
+            work: build.join("work"),
+            source_date_epoch: 0,
+            invoking_user: (0, 0),
+            log: Some(build.join("scripts.log")),
+        };
+        run_scripts(&config(), &context, ScriptKind::Build, &[script]).unwrap();
+        let read = |name: &str| fs::read_to_string(build.join("dest").join(name)).unwrap();
+        assert_eq!(read("host-side"), "args:0\n");
+        assert_eq!(read("through-the-view"), "/work/dest\n");
     }
 
     /// Runs a real host-side script in the sandbox (root only): it gets the environment,

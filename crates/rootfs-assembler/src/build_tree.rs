@@ -1,0 +1,225 @@
+//! The build tree: mkosi's build overlay, as a root of its own.
+//!
+//! mkosi runs `BuildScripts=` in an overlay of the image with `BuildPackages=` installed on
+//! top. Here the same content is a separate root: the skeleton trees, the image's packages
+//! plus the build packages (deb-resolver's `build` set, which contains the image set), then
+//! the prepare scripts with the argument `build`. Build scripts run in it with `$DESTDIR`;
+//! the pipeline copies `$DESTDIR` into the image ([`crate::BuildOutputs::DestDirs`]) and
+//! other tools (kernel-builder) run their own commands in it through [`BuildTree::sandbox`].
+//!
+//! The tree is never part of an image, so it is not normalised or digested; it is rebuilt
+//! from the lock for every build.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use config_model::ImageConfig;
+use config_model::value::PackageSpec;
+
+use crate::assemble::{BuildLayout, checked_inputs};
+use crate::deb::{LockedDeb, read_deb};
+use crate::error::Error;
+use crate::install::install_packages;
+use crate::sandbox::{Bind, Sandbox};
+use crate::scripts::{ScriptKind, run_scripts};
+use crate::trees::copy_trees;
+
+/// What a build tree is made of.
+#[derive(Debug, Clone)]
+pub struct BuildTreeOptions<'a> {
+    /// The image configuration (skeleton trees, prepare and build scripts, environment).
+    pub config: &'a ImageConfig,
+    /// The verified packages of the build set, in installation order.
+    pub packages: &'a [LockedDeb],
+    /// The directory that receives the tree, its scratch space and `$DESTDIR`.
+    pub build_dir: PathBuf,
+    /// The image definition's directory (`$SRCDIR`).
+    pub src_dir: PathBuf,
+    /// `$MKOSI_UID`/`$MKOSI_GID`.
+    pub invoking_user: (u32, u32),
+}
+
+/// An assembled build tree.
+#[derive(Debug, Clone)]
+pub struct BuildTree {
+    /// The root directory.
+    pub root: PathBuf,
+    layout: BuildLayout,
+    src_dir: PathBuf,
+    invoking_user: (u32, u32),
+    source_date_epoch: u64,
+}
+
+/// What the build scripts left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildScriptOutputs {
+    /// `$DESTDIR`: files to copy into the image.
+    pub dest_dir: PathBuf,
+    /// `$PACKAGEDIR`: packages the scripts built or fetched.
+    pub package_dir: PathBuf,
+    /// The scripts' output.
+    pub log: PathBuf,
+}
+
+/// Assembles the build tree below `options.build_dir` (as `root`). Needs root.
+pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, Error> {
+    crate::require_root("assembling a build tree")?;
+    let config = options.config;
+    let (source_date_epoch, architecture) = checked_inputs(config)?;
+    let layout = BuildLayout::fresh(&options.build_dir, source_date_epoch)?;
+    copy_trees(&config.content.skeleton_trees, &layout.partial_root)?;
+    install_packages(
+        options.packages,
+        &layout.install_options(architecture, source_date_epoch),
+    )?;
+    let context = layout.script_context(
+        config,
+        &options.src_dir,
+        source_date_epoch,
+        options.invoking_user,
+        layout.work.join("logs/prepare.log"),
+    );
+    run_scripts(
+        config,
+        &context,
+        ScriptKind::PrepareBuild,
+        &config.content.prepare_scripts,
+    )?;
+    layout.finish_root()?;
+    Ok(BuildTree {
+        root: layout.root.clone(),
+        layout,
+        src_dir: options.src_dir.clone(),
+        invoking_user: options.invoking_user,
+        source_date_epoch,
+    })
+}
+
+impl BuildScriptOutputs {
+    /// The `.deb` files in `$PACKAGEDIR` whose package name matches one of `specs` (globs
+    /// allowed, as `VolatilePackages=`), by file name; and the specs that matched none.
+    pub fn volatile_debs(
+        &self,
+        specs: &[PackageSpec],
+    ) -> Result<(Vec<PathBuf>, Vec<String>), Error> {
+        let mut files: Vec<PathBuf> = fs::read_dir(&self.package_dir)
+            .map_err(Error::io(&self.package_dir))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "deb"))
+            .collect();
+        files.sort();
+        let mut names = Vec::with_capacity(files.len());
+        for path in &files {
+            names.push(read_deb(path)?.control.package);
+        }
+        let mut chosen = Vec::new();
+        let mut unmatched = Vec::new();
+        for spec in specs {
+            let pattern = glob::Pattern::new(&spec.name).map_err(|e| Error::Config {
+                setting: "VolatilePackages",
+                reason: format!("`{}`: {e}", spec.name),
+            })?;
+            let mut matched = false;
+            for (path, name) in files.iter().zip(&names) {
+                if pattern.matches(name) {
+                    matched = true;
+                    if !chosen.contains(path) {
+                        chosen.push(path.clone());
+                    }
+                }
+            }
+            if !matched {
+                unmatched.push(spec.name.clone());
+            }
+        }
+        Ok((chosen, unmatched))
+    }
+}
+
+impl BuildTree {
+    /// Runs the configuration's `BuildScripts=` in order with an empty `$DESTDIR`. Their
+    /// output goes to the returned log. Needs root.
+    pub fn run_build_scripts(&self, config: &ImageConfig) -> Result<BuildScriptOutputs, Error> {
+        let dest_dir = self.layout.work.join("dest");
+        if fs::symlink_metadata(&dest_dir).is_ok() {
+            fs::remove_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
+        }
+        fs::create_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
+        let log = self.layout.work.join("logs/build-scripts.log");
+        let mut context = self.layout.script_context(
+            config,
+            &self.src_dir,
+            self.source_date_epoch,
+            self.invoking_user,
+            log.clone(),
+        );
+        context.root = self.root.clone();
+        context.dest_dir = Some(dest_dir.clone());
+        run_scripts(
+            config,
+            &context,
+            ScriptKind::Build,
+            &config.content.build_scripts,
+        )?;
+        Ok(BuildScriptOutputs {
+            dest_dir,
+            package_dir: context.package_dir,
+            log,
+        })
+    }
+
+    /// A sandbox over the tree with `binds` below `/work`, for commands of other crates
+    /// (a kernel build). No network.
+    pub fn sandbox(&self, binds: Vec<Bind>) -> Sandbox {
+        Sandbox {
+            root: self.root.clone(),
+            view: self.layout.work.join("view"),
+            network: false,
+            binds,
+        }
+    }
+
+    /// Where scratch files of this tree's commands may go (outside the root).
+    pub fn work_dir(&self) -> &Path {
+        &self.layout.work
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testdeb::{TestCompression, TestEntry, control, write_deb};
+
+    #[test]
+    fn volatile_packages_are_chosen_by_package_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = [TestEntry::Dir("./", 0o755)];
+        // File names say nothing: the control file's Package: decides.
+        for (file, package) in [
+            ("a", "linux-image-7.2.12-flashbox-mkosi-cloud"),
+            ("b", "attested-tls-proxy"),
+            ("c", "unrelated"),
+        ] {
+            let text = control(package, "1.0", "");
+            write_deb(dir.path(), file, &text, &[], &data, TestCompression::Gz);
+        }
+        std::fs::write(dir.path().join("notes.txt"), "not a package").unwrap();
+        let outputs = BuildScriptOutputs {
+            dest_dir: dir.path().join("dest"),
+            package_dir: dir.path().to_path_buf(),
+            log: dir.path().join("log"),
+        };
+        let specs: Vec<PackageSpec> = [
+            "linux-image-*-mkosi-cloud",
+            "attested-tls-proxy",
+            "attested-*",
+            "lighthouse",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        let (chosen, missing) = outputs.volatile_debs(&specs).unwrap();
+        assert_eq!(chosen, [dir.path().join("a.deb"), dir.path().join("b.deb")]);
+        assert_eq!(missing, ["lighthouse"]);
+    }
+}
