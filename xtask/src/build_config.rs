@@ -94,6 +94,9 @@ impl BuildArgs {
             .insert("KERNEL_SOURCE_BUILD".into(), "0".into());
         if self.kernel == KernelSource::Source {
             let series = kernel_builder::source::series(&config.build.environment)?;
+            eprintln!(
+                "kernel: linux-source-{series} from KERNEL_VERSION (another series: -E KERNEL_VERSION=X.Y)"
+            );
             for package in kernel_builder::source::required_packages(&series) {
                 config.content.build_packages.push(package.parse()?);
             }

@@ -359,8 +359,8 @@ fn build_kernel(
     let cache = Cache::default_root()
         .context("no cache directory (set HOME)")?
         .with_file_name("kernel");
-    let spinner = crate::progress::StepSpinner::new();
     let log = work_dir.join("kernel-build.log");
+    let spinner = crate::progress::StepSpinner::new(log.clone());
     eprintln!(
         "  linux-source-{series} {source_version}, {} fragments, {} patches; log: {}",
         inputs.fragments.len(),

@@ -3,8 +3,12 @@
 //! current step and its elapsed time).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use deb_resolver::fetch::{Progress, TransferStats};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,7 +32,7 @@ impl Default for TerminalProgress {
             )
             .expect("the template is valid"),
         );
-        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar.enable_steady_tick(Duration::from_millis(200));
         Self {
             bar,
             seen: Mutex::new(BTreeMap::new()),
@@ -86,43 +90,82 @@ impl Progress for TerminalProgress {
     }
 }
 
-/// A spinner naming the current step of a long phase (a kernel build) and how long it has run.
+/// A spinner naming the current step of a long phase (a kernel build), how long it has run
+/// and the last line of its log.
 pub struct StepSpinner {
     bar: ProgressBar,
+    stop: Arc<AtomicBool>,
+    tail: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StepSpinner {
-    /// Starts the spinner.
-    pub fn new() -> Self {
+    /// Starts the spinner, following `log` (which may not exist yet).
+    pub fn new(log: PathBuf) -> Self {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+            ProgressStyle::with_template("  {spinner} {prefix} ({elapsed}) {wide_msg}")
                 .expect("the template is valid"),
         );
-        bar.enable_steady_tick(std::time::Duration::from_millis(500));
-        Self { bar }
+        bar.enable_steady_tick(Duration::from_millis(500));
+        let stop = Arc::new(AtomicBool::new(false));
+        let tail = {
+            let (bar, stop) = (bar.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(line) = last_line(&log) {
+                        bar.set_message(line);
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+        };
+        Self {
+            bar,
+            stop,
+            tail: Some(tail),
+        }
     }
 
     /// Shows `step`, keeping the previous step's line with its time.
     pub fn step(&self, step: &str) {
         self.print_done();
         self.bar.reset_elapsed();
-        self.bar.set_message(step.to_owned());
+        self.bar.set_prefix(step.to_owned());
     }
 
     /// Clears the line.
-    pub fn finish(&self) {
+    pub fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(tail) = self.tail.take() {
+            let _ = tail.join();
+        }
         self.print_done();
         self.bar.finish_and_clear();
     }
 
     fn print_done(&self) {
-        if !self.bar.message().is_empty() {
+        if !self.bar.prefix().is_empty() {
             self.bar.println(format!(
                 "  {} ({}s)",
-                self.bar.message(),
+                self.bar.prefix(),
                 self.bar.elapsed().as_secs()
             ));
         }
     }
+}
+
+/// The last non-empty line of the file's last 4 KiB, trimmed.
+fn last_line(path: &Path) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(4096)))
+        .ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    String::from_utf8_lossy(&tail)
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .map(str::to_owned)
 }
