@@ -33,6 +33,10 @@ pub struct BuildArgs {
     /// The Debian kernel package used with `--kernel debian`.
     #[arg(long, default_value = "linux-image-cloud-amd64")]
     pub kernel_package: String,
+    /// Where `--kernel source` keeps built kernels (default: `kernel/` next to the package
+    /// cache, `~/.cache/flashbox-builder/kernel`).
+    #[arg(long, env = "FLASHBOX_KERNEL_CACHE")]
+    pub kernel_cache: Option<PathBuf>,
     /// How `Snapshot=` becomes an archive URL (a URL containing `{snapshot}`). Without it a
     /// `Snapshot=` is not followed: packages come from the mirror and the lock pins them.
     #[arg(long, env = "FLASHBOX_SNAPSHOT_URL")]
@@ -123,6 +127,16 @@ impl BuildArgs {
             fetch: FetchOptions::at(now()),
             base: BaseSet::Essential,
         })
+    }
+
+    /// The directory of built kernels.
+    pub fn kernel_cache(&self) -> Result<PathBuf> {
+        match &self.kernel_cache {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(Cache::default_root()
+                .context("no cache directory (set HOME)")?
+                .with_file_name("kernel")),
+        }
     }
 }
 

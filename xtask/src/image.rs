@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use config_model::ImageConfig;
 use deb_resolver::ArchiveSpec;
-use deb_resolver::fetch::{self, Cache, FetchSources};
+use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockMode, resolve_with_lock};
 use rootfs_assembler::{AssembleOptions, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb};
@@ -153,7 +153,14 @@ pub fn run(args: &ImageArgs) -> Result<()> {
 
     let source_kernel = match (&build_tree, source_kernel) {
         (Some(tree), true) => Some(phases.run("kernel build", || {
-            let built = build_kernel(&config, &options.directory, tree, &lock, &work_dir)?;
+            let built = build_kernel(
+                &config,
+                &options.directory,
+                tree,
+                &lock,
+                &work_dir,
+                args.build.kernel_cache()?,
+            )?;
             let detail = format!(
                 "{}{}, {} requests overridden",
                 built.release,
@@ -301,10 +308,23 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     for deb in &rootfs.report.volatile_installed {
         eprintln!("installed from the build scripts: {}", deb.display());
     }
-    if !rootfs.report.volatile_missing.is_empty() {
+    // The fixture expects its kernel script's .deb; this pipeline provides the kernel itself.
+    let (kernels, missing): (Vec<&String>, Vec<&String>) = rootfs
+        .report
+        .volatile_missing
+        .iter()
+        .partition(|spec| spec.starts_with("linux-image-"));
+    for spec in kernels {
+        eprintln!(
+            "VolatilePackages={spec}: not needed, the kernel is {} ({})",
+            kernel.release, kernel.origin
+        );
+    }
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         eprintln!(
             "not installed (VolatilePackages= with no matching .deb from the build scripts): {}",
-            rootfs.report.volatile_missing.join(", ")
+            names.join(", ")
         );
     }
     println!("{}", uki_path.display());
@@ -340,6 +360,7 @@ fn build_kernel(
     tree: &BuildTree,
     lock: &deb_resolver::Lock,
     work_dir: &Path,
+    cache: PathBuf,
 ) -> Result<kernel_builder::source::BuiltKernel> {
     let environment = &config.build.environment;
     let series = kernel_builder::source::series(environment)?;
@@ -356,9 +377,6 @@ fn build_kernel(
         &source_version,
         config.content.source_date_epoch.unwrap_or(0),
     )?;
-    let cache = Cache::default_root()
-        .context("no cache directory (set HOME)")?
-        .with_file_name("kernel");
     let log = work_dir.join("kernel-build.log");
     let spinner = crate::progress::StepSpinner::new(log.clone());
     eprintln!(

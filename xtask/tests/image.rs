@@ -8,63 +8,13 @@
 
 #![allow(clippy::print_stderr)] // build and boot times are part of what this test reports
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
-/// Where this test's builds go (outside the workspace's own `build/`).
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join("flashbox-xtask-e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Runs the pipeline into `output` with the given umask/TZ/LC_ALL; returns the UKI path.
-fn build(output: &Path, lock: &Path, umask: &str, tz: &str, locale: &str, locked: bool) -> PathBuf {
-    build_with(output, lock, umask, tz, locale, locked, &[])
-}
-
-/// [`build`] with extra arguments (e.g. profiles).
-fn build_with(
-    output: &Path,
-    lock: &Path,
-    umask: &str,
-    tz: &str,
-    locale: &str,
-    locked: bool,
-    extra: &[&str],
-) -> PathBuf {
-    let _ = std::fs::remove_dir_all(output);
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_xtask"))
-        .args(["image", "flashbox-l1", "--output-dir"])
-        .arg(output)
-        .arg("--lock-file")
-        .arg(lock)
-        .args(extra)
-        .env("TZ", tz)
-        .env("LC_ALL", locale)
-        .stdout(Stdio::piped());
-    if locked {
-        command.arg("--locked");
-    }
-    let started = Instant::now();
-    let result = command.output().expect("xtask runs");
-    assert!(
-        result.status.success(),
-        "xtask image failed with {}",
-        result.status
-    );
-    eprintln!("built in {:.0?}", started.elapsed());
-    let printed = String::from_utf8(result.stdout).unwrap();
-    let efi = PathBuf::from(printed.trim());
-    assert!(efi.is_file(), "xtask printed {printed:?}, not a UKI path");
-    efi
-}
+use support::{build, explain_difference, scratch};
 
 /// The first build, shared by the tests of this file.
 fn first_build() -> &'static (PathBuf, PathBuf) {
@@ -79,6 +29,7 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
             "UTC",
             "C.UTF-8",
             false,
+            &[],
         );
         (efi, lock)
     })
@@ -87,66 +38,7 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
 #[test]
 fn flashbox_l1_boots_to_minimal_target_and_prints_measurements() {
     let (efi, _) = first_build();
-    let console = scratch().join("console.log");
-    let _ = std::fs::remove_file(&console);
-    let mut qemu = Command::new("qemu-system-x86_64")
-        .args(["-accel", "tcg", "-machine", "q35", "-m", "4096"])
-        .args([
-            "-nographic",
-            "-monitor",
-            "none",
-            "-no-reboot",
-            "-nic",
-            "none",
-        ])
-        .args(["-bios", "/usr/share/ovmf/OVMF.fd", "-kernel"])
-        .arg(efi)
-        .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("qemu-system-x86_64 (Debian package qemu-system-x86) runs");
-    let started = Instant::now();
-    let deadline = Duration::from_secs(600);
-    let (mut reached, mut measured) = (false, false);
-    while started.elapsed() < deadline && !(reached && measured) {
-        std::thread::sleep(Duration::from_secs(2));
-        let text = strip_ansi(&String::from_utf8_lossy(
-            &std::fs::read(&console).unwrap_or_default(),
-        ));
-        // systemd's own status line, not the kernel's echo of `systemd.unit=minimal.target`.
-        reached = text
-            .lines()
-            .any(|l| l.contains("Reached target minimal.target"));
-        measured = text.lines().any(|l| l.contains("flashbox-measurements:"));
-        if qemu.try_wait().unwrap().is_some() {
-            break;
-        }
-    }
-    let _ = qemu.kill();
-    let _ = qemu.wait();
-    let text = strip_ansi(&String::from_utf8_lossy(
-        &std::fs::read(&console).unwrap_or_default(),
-    ));
-    let tail: Vec<&str> = text
-        .lines()
-        .rev()
-        .take(40)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    assert!(
-        reached && measured,
-        "after {:.0?}: minimal.target reached: {reached}, measurements printed: {measured}\nconsole tail:\n{}",
-        started.elapsed(),
-        tail.join("\n")
-    );
-    eprintln!(
-        "booted to minimal.target in {:.0?} (TCG)",
-        started.elapsed()
-    );
+    support::boot_to_minimal_target(efi, &scratch().join("console.log"));
 }
 
 #[test]
@@ -209,6 +101,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         "Pacific/Kiritimati",
         "C",
         true,
+        &[],
     );
     let a = std::fs::read(first).unwrap();
     let b = std::fs::read(&second).unwrap();
@@ -222,7 +115,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
 fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
     let output = scratch().join("clouds");
     let lock = scratch().join("flashbox-l1+gcp+azure.lock");
-    let efi = build_with(
+    let efi = build(
         &output,
         &lock,
         "022",
@@ -275,53 +168,4 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
         info.contains(&format!("\"virtual-size\": {disk_len}")),
         "virtual size should be {disk_len}: {info}"
     );
-}
-
-/// The first differing section, and for `.initrd` the first differing cpio entry.
-fn explain_difference(a: &[u8], b: &[u8]) -> String {
-    let (left, right) = match (uki_stitcher::inspect(a), uki_stitcher::inspect(b)) {
-        (Ok(left), Ok(right)) => (left, right),
-        (left, right) => return format!("cannot inspect: {:?} / {:?}", left.err(), right.err()),
-    };
-    for (l, r) in left.sections.iter().zip(&right.sections) {
-        if l.name != r.name || l.sha256 != r.sha256 {
-            let mut text = format!(
-                "section {} differs ({} vs {} bytes)",
-                l.name, l.size, r.size
-            );
-            if l.name == ".initrd" {
-                let (ia, ib) = (
-                    uki_stitcher::extract(a, ".initrd").unwrap(),
-                    uki_stitcher::extract(b, ".initrd").unwrap(),
-                );
-                match cpio_writer::first_difference(ia, ib) {
-                    Some(entry) => text += &format!("; first differing cpio entry: {entry}"),
-                    None => text += "; the cpio entries are equal (compression differs)",
-                }
-            }
-            return text;
-        }
-    }
-    "headers differ (same sections)".to_owned()
-}
-
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters final-byte
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
