@@ -301,6 +301,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         for line in &not_built {
             eprintln!("  {line}");
         }
+        eprintln!("  (give a variable to the build scripts with -E NAME=VALUE)");
     }
     if let Some(built) = &source_kernel {
         report_kernel_requests(built);

@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -44,31 +44,12 @@ fn flashbox_l1_boots_to_minimal_target_and_prints_measurements() {
 #[test]
 fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
     let (efi, _) = first_build();
-    let dir = scratch().join("initrd-check");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    // Take the initrd out with binutils and list it with GNU cpio: tools we did not write.
-    let initrd = dir.join("initrd.cpio.zst");
-    let status = Command::new("objcopy")
-        .arg("--dump-section")
-        .arg(format!(".initrd={}", initrd.display()))
-        .arg(efi)
-        .arg(dir.join("uki-copy.efi"))
-        .status()
-        .expect("objcopy (binutils) runs");
-    assert!(status.success(), "objcopy failed: {status}");
-    let listing = Command::new("sh")
-        .arg("-c")
-        .arg("zstd -dc \"$0\" | cpio -i --to-stdout --quiet usr/bin/searchersh")
-        .arg(&initrd)
-        .output()
-        .expect("zstd and cpio run");
-    assert!(listing.status.success(), "{listing:?}");
     // searchersh.c is compiled by the fixture's build script with the build tree's gcc.
+    let searchersh = initrd_member(efi, "usr/bin/searchersh");
     assert!(
-        listing.stdout.starts_with(b"\x7fELF"),
+        searchersh.starts_with(b"\x7fELF"),
         "usr/bin/searchersh is not in the initrd as an ELF program ({} bytes)",
-        listing.stdout.len()
+        searchersh.len()
     );
     // The git-built components cannot be fetched here: the manifest says so, with the hint.
     let manifest_path = efi.with_extension("manifest");
@@ -122,7 +103,20 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
         "UTC",
         "C.UTF-8",
         false,
-        &["--profile", "gcp", "--profile", "azure"],
+        &[
+            "--profile",
+            "gcp",
+            "--profile",
+            "azure",
+            // A prebuilt binary for a component whose source is unreachable.
+            "-E",
+            "TDX_INIT_BINARY=/usr/bin/true",
+        ],
+    );
+    assert_eq!(
+        initrd_member(&efi, "usr/bin/tdx-init"),
+        std::fs::read("/usr/bin/true").unwrap(),
+        "the prebuilt TDX_INIT_BINARY is the image's /usr/bin/tdx-init"
     );
     let name = efi.file_stem().unwrap().to_string_lossy().into_owned();
     let tarball = output.join(format!("{name}.tar.gz"));
@@ -168,4 +162,28 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
         info.contains(&format!("\"virtual-size\": {disk_len}")),
         "virtual size should be {disk_len}: {info}"
     );
+}
+
+/// The bytes of the member `path` (no leading `/`) of the UKI's initrd, taken out with
+/// binutils' objcopy, zstd and GNU cpio: tools we did not write. Empty when it is missing.
+fn initrd_member(efi: &Path, path: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let initrd = dir.path().join("initrd.cpio.zst");
+    let status = Command::new("objcopy")
+        .arg("--dump-section")
+        .arg(format!(".initrd={}", initrd.display()))
+        .arg(efi)
+        .arg(dir.path().join("copy.efi"))
+        .status()
+        .expect("objcopy (binutils) runs");
+    assert!(status.success(), "objcopy failed: {status}");
+    let member = Command::new("sh")
+        .arg("-c")
+        .arg("zstd -dc \"$0\" | cpio -i --to-stdout --quiet \"$1\"")
+        .arg(&initrd)
+        .arg(path)
+        .output()
+        .expect("zstd and cpio run");
+    assert!(member.status.success(), "{member:?}");
+    member.stdout
 }
