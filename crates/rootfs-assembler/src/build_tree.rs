@@ -11,7 +11,7 @@
 //! from the lock for every build.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use config_model::ImageConfig;
 use config_model::value::PackageSpec;
@@ -177,11 +177,6 @@ impl BuildTree {
             network: false,
             binds,
         }
-    }
-
-    /// Where scratch files of this tree's commands may go (outside the root).
-    pub fn work_dir(&self) -> &Path {
-        &self.layout.work
     }
 }
 
