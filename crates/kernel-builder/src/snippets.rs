@@ -1,9 +1,10 @@
-//! Which config fragments an image asks for, in the order they merge.
+//! Which config fragments and patches an image asks for, in the order they apply.
 //!
 //! The Flashbox convention, read from the image's `Environment=`: `KERNEL_CONFIG_SNIPPETS`
-//! first, then every `KERNEL_CONFIG_SNIPPETS_<NAME>` in the byte order of the variable names.
-//! Each value is a comma-separated list of directories (all their `*.config` files, by name) or
-//! single files, relative to the definition's root.
+//! first, then every `KERNEL_CONFIG_SNIPPETS_<NAME>` in the byte order of the variable names
+//! (and the same for `KERNEL_PATCHES`). Each value is a comma-separated list of directories
+//! (all their `*.config` or `*.patch` files, by name) or single files, relative to the
+//! definition's root.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,11 +13,17 @@ use crate::error::KernelError;
 
 /// The variable that names the base fragments; `<it>_<NAME>` variables add more.
 pub const SNIPPETS_VARIABLE: &str = "KERNEL_CONFIG_SNIPPETS";
+/// The variable that names the patches; `<it>_<NAME>` variables add more.
+pub const PATCHES_VARIABLE: &str = "KERNEL_PATCHES";
 
-/// The `(variable, item)` pairs naming fragment sources, in merge order.
-pub fn snippet_items(environment: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
-    let prefixed = format!("{SNIPPETS_VARIABLE}_");
-    let base = environment.get_key_value(SNIPPETS_VARIABLE);
+/// The `(variable, item)` pairs of `variable` and its `<variable>_<NAME>` companions, in
+/// order.
+pub fn items<'a>(
+    environment: &'a BTreeMap<String, String>,
+    variable: &str,
+) -> Vec<(&'a str, &'a str)> {
+    let prefixed = format!("{variable}_");
+    let base = environment.get_key_value(variable);
     // BTreeMap iterates in byte order of the names: exactly the order wanted.
     let modules = environment
         .iter()
@@ -38,8 +45,26 @@ pub fn fragment_files(
     environment: &BTreeMap<String, String>,
     root: &Path,
 ) -> Result<Vec<PathBuf>, KernelError> {
+    files(environment, SNIPPETS_VARIABLE, "config", root)
+}
+
+/// The patch files named by `environment`, relative paths resolved against `root`.
+pub fn patch_files(
+    environment: &BTreeMap<String, String>,
+    root: &Path,
+) -> Result<Vec<PathBuf>, KernelError> {
+    files(environment, PATCHES_VARIABLE, "patch", root)
+}
+
+/// The files with `extension` that `variable` and its companions name.
+fn files(
+    environment: &BTreeMap<String, String>,
+    variable: &str,
+    extension: &str,
+    root: &Path,
+) -> Result<Vec<PathBuf>, KernelError> {
     let mut files = Vec::new();
-    for (variable, item) in snippet_items(environment) {
+    for (variable, item) in items(environment, variable) {
         let path = root.join(item);
         if path.is_dir() {
             let mut configs: Vec<PathBuf> = std::fs::read_dir(&path)
@@ -48,7 +73,7 @@ pub fn fragment_files(
                     source,
                 })?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "config") && p.is_file())
+                .filter(|p| p.extension().is_some_and(|e| e == extension) && p.is_file())
                 .collect();
             configs.sort();
             files.extend(configs);
@@ -83,7 +108,7 @@ mod tests {
             ("KERNEL_VERSION".to_owned(), "6.19".to_owned()),
         ]);
         assert_eq!(
-            snippet_items(&environment),
+            items(&environment, SNIPPETS_VARIABLE),
             [
                 ("KERNEL_CONFIG_SNIPPETS", "base"),
                 ("KERNEL_CONFIG_SNIPPETS", "extra.config"),
@@ -94,5 +119,46 @@ mod tests {
                 ("KERNEL_CONFIG_SNIPPETS_ZED", "z"),
             ]
         );
+    }
+
+    #[test]
+    fn patches_come_from_directories_and_files_in_variable_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("base")).unwrap();
+        std::fs::create_dir_all(root.join("module")).unwrap();
+        for name in [
+            "base/2-b.patch",
+            "base/1-a.patch",
+            "base/README",
+            "module/x.patch",
+        ] {
+            std::fs::write(root.join(name), name).unwrap();
+        }
+        let environment = BTreeMap::from([
+            (
+                "KERNEL_PATCHES_MODULE".to_owned(),
+                "module/x.patch".to_owned(),
+            ),
+            ("KERNEL_PATCHES".to_owned(), "base".to_owned()),
+        ]);
+        let found = patch_files(&environment, root).unwrap();
+        let relative: Vec<_> = found
+            .iter()
+            .map(|p| p.strip_prefix(root).unwrap())
+            .collect();
+        assert_eq!(
+            relative,
+            [
+                Path::new("base/1-a.patch"),
+                Path::new("base/2-b.patch"),
+                Path::new("module/x.patch")
+            ]
+        );
+        let missing = BTreeMap::from([("KERNEL_PATCHES".to_owned(), "nowhere".to_owned())]);
+        assert!(matches!(
+            patch_files(&missing, root),
+            Err(KernelError::MissingSnippet { .. })
+        ));
     }
 }

@@ -3,7 +3,7 @@
 //! The inputs ([`SourceInputs`]) are gathered once at the edge ([`SourceInputs::read`]): the
 //! version `X.Y` (`KERNEL_VERSION`), Debian's cloud configuration from `linux-config-X.Y` as
 //! the base, the fragments of `KERNEL_CONFIG_SNIPPETS*` in merge order and the patches of
-//! `KERNEL_PATCHES`. Everything that decides the result is pure and tested: the merge
+//! `KERNEL_PATCHES*` in the same order. Everything that decides the result is pure and tested: the merge
 //! ([`crate::merge`]), the cache key ([`SourceInputs::cache_key`]) and the build environment
 //! ([`build_environment`]: `KBUILD_BUILD_TIMESTAMP` from `SOURCE_DATE_EPOCH`, fixed user, host
 //! and build number, `LC_ALL=C`).
@@ -29,12 +29,10 @@ use sha2::{Digest, Sha256};
 use crate::error::KernelError;
 use crate::kconfig::KernelConfig;
 use crate::merge::{Fragment, Merged, UnmetRequest, merge, unmet_requests};
-use crate::snippets::fragment_files;
+use crate::snippets::{fragment_files, patch_files};
 
 /// The variable naming the Debian kernel series to build (`7.2`).
 pub const VERSION_VARIABLE: &str = "KERNEL_VERSION";
-/// The variable naming the directory of `*.patch` files to apply.
-pub const PATCHES_VARIABLE: &str = "KERNEL_PATCHES";
 /// The base configuration inside `linux-config-X.Y`: Debian's cloud flavour.
 pub const BASE_CONFIG: &str = "config.amd64_none_cloud-amd64.xz";
 /// Where the kernel's scratch directory appears inside the build tree.
@@ -51,7 +49,7 @@ pub fn required_packages(version: &str) -> [String; 2] {
 /// A patch to apply with `patch -p1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Patch {
-    /// Its file name (they apply in name order).
+    /// Its file name (for messages; patches apply in the order given).
     pub name: String,
     /// Its contents.
     pub bytes: Vec<u8>,
@@ -104,22 +102,15 @@ impl SourceInputs {
                 })
             })
             .collect::<Result<Vec<_>, KernelError>>()?;
-        let mut patches = Vec::new();
-        if let Some(dir) = environment.get(PATCHES_VARIABLE).filter(|d| !d.is_empty()) {
-            let dir = src_dir.join(dir);
-            let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
-                .map_err(io(&dir))?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "patch"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                patches.push(Patch {
+        let patches = patch_files(environment, src_dir)?
+            .into_iter()
+            .map(|path| {
+                Ok(Patch {
                     name: file_name(&path),
                     bytes: fs::read(&path).map_err(io(&path))?,
-                });
-            }
-        }
+                })
+            })
+            .collect::<Result<Vec<_>, KernelError>>()?;
         Ok(Self {
             version,
             source_package_version: source_package_version.to_owned(),
@@ -310,10 +301,14 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
     if fs::symlink_metadata(&build.scratch).is_ok() {
         fs::remove_dir_all(&build.scratch).map_err(io(&build.scratch))?;
     }
+    // Numbered: two directories may hold patches of the same name.
     let patches_dir = build.scratch.join("patches");
     fs::create_dir_all(&patches_dir).map_err(io(&patches_dir))?;
-    for patch in &inputs.patches {
-        let path = patches_dir.join(&patch.name);
+    let staged: Vec<String> = (0..inputs.patches.len())
+        .map(|index| format!("{index:03}.patch"))
+        .collect();
+    for (patch, name) in inputs.patches.iter().zip(&staged) {
+        let path = patches_dir.join(name);
         fs::write(&path, &patch.bytes).map_err(io(&path))?;
     }
     if let Some(dir) = build.log.parent() {
@@ -349,8 +344,8 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
         KERNEL_WORK,
         strings(&["tar", "-xf", &tarball]),
     )?;
-    for patch in &inputs.patches {
-        let path = format!("{KERNEL_WORK}/patches/{}", patch.name);
+    for (patch, name) in inputs.patches.iter().zip(&staged) {
+        let path = format!("{KERNEL_WORK}/patches/{name}");
         run(
             &format!("apply {}", patch.name),
             &source_dir,
