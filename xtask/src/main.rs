@@ -52,8 +52,24 @@ enum Task {
     Bench(bench::Bench),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().task {
+/// Runs the task; an error is printed as its chain of causes, one per line (a backtrace only
+/// with `FLASHBOX_BACKTRACE=1`: a failed build is about its input, not about xtask's stack).
+fn main() -> std::process::ExitCode {
+    let Err(error) = run(Cli::parse().task) else {
+        return std::process::ExitCode::SUCCESS;
+    };
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    if std::env::var_os("FLASHBOX_BACKTRACE").is_some_and(|v| v == "1") {
+        eprintln!("{}", error.backtrace());
+    }
+    std::process::ExitCode::FAILURE
+}
+
+fn run(task: Task) -> Result<()> {
+    match task {
         Task::Test => test::run(),
         Task::Image(args) => image::run(&args),
         Task::Lock(args) => lock::run_lock(&args),

@@ -74,13 +74,56 @@ fn install_missing_packages(packages: &[&str]) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: installing Debian packages: {}", missing.join(" "));
+    let mut requests: Vec<String> = missing.iter().map(|p| (*p).to_owned()).collect();
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    if let Some(pin) = qemu_utils_pin(&missing) {
+        // A qemu-utils newer than the archive's QEMU (machines may come with a backport)
+        // Breaks the archive's qemu-system-common: take both from the same QEMU release.
+        eprintln!("xtask: {pin}: qemu-utils must match qemu-system-x86");
+        requests.push(pin);
+        install.push("--allow-downgrades");
+    }
+    eprintln!("xtask: installing Debian packages: {}", requests.join(" "));
     run_command(
         apt_get()
             .env("DEBIAN_FRONTEND", "noninteractive")
-            .args(["install", "-y", "--no-install-recommends"])
-            .args(&missing),
+            .args(&install)
+            .args(&requests),
     )
+}
+
+/// `qemu-utils=<version>` when qemu-system-x86 is to be installed and the installed
+/// qemu-utils is not the version the archive offers for qemu-system-x86.
+fn qemu_utils_pin(missing: &[&str]) -> Option<String> {
+    if !missing.contains(&"qemu-system-x86") || missing.contains(&"qemu-utils") {
+        return None;
+    }
+    let installed = dpkg_query_version("qemu-utils")?;
+    let candidate = apt_candidate("qemu-system-x86")?;
+    (installed != candidate).then(|| format!("qemu-utils={candidate}"))
+}
+
+fn dpkg_query_version(package: &str) -> Option<String> {
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", package])
+        .output()
+        .ok()?;
+    let version = String::from_utf8(out.stdout).ok()?;
+    (out.status.success() && !version.is_empty()).then_some(version)
+}
+
+/// The version apt would install of `package` (`apt-cache policy`'s Candidate line).
+fn apt_candidate(package: &str) -> Option<String> {
+    let out = Command::new("apt-cache")
+        .args(["policy", package])
+        .env("LC_ALL", "C")
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("Candidate:"))
+        .map(|v| v.trim().to_owned())
+        .filter(|v| v != "(none)")
 }
 
 /// `apt-get`, through sudo when we are not root.

@@ -312,34 +312,11 @@ pub fn install_packages(
     write_empty_dpkg_database(root, &options.architecture)?;
     install_policy_rc_d(root)?;
 
-    // Stage the .debs where the sandbox can see them.
-    let staging = options.work.join("debs");
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
-    }
-    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
-    let mut staged = Vec::with_capacity(debs.len());
-    for (index, deb) in debs.iter().enumerate() {
-        let name = format!("{index:04}.deb");
-        let path = staging.join(&name);
-        if fs::hard_link(&deb.path, &path).is_err() {
-            fs::copy(&deb.path, &path).map_err(Error::io(&deb.path))?;
-        }
-        staged.push(format!("{DEBS_IN_IMAGE}/{name}"));
-    }
+    let paths: Vec<&Path> = debs.iter().map(|deb| deb.path.as_path()).collect();
+    let (staging, staged, sandbox) = stage_debs(options, "debs", &paths)?;
     let logs = options.work.join("logs");
     fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
     let log = logs.join("dpkg.log");
-    let sandbox = Sandbox {
-        root: root.clone(),
-        view: options.work.join("view"),
-        network: false,
-        binds: vec![Bind {
-            source: staging.clone(),
-            target: DEBS_IN_IMAGE.into(),
-            writable: false,
-        }],
-    };
     let dpkg = |args: Vec<String>| {
         sandbox::run(
             &sandbox,
@@ -417,6 +394,41 @@ pub fn install_packages(
     Ok((report, packages))
 }
 
+/// Puts `debs` (hard-linked, else copied, as `0000.deb`, `0001.deb`, ...) into a fresh
+/// `<work>/<directory>` and returns it, the paths of the files as the sandbox sees them, and
+/// a sandbox of the target root with that directory bound read-only.
+fn stage_debs(
+    options: &InstallOptions,
+    directory: &str,
+    debs: &[&Path],
+) -> Result<(PathBuf, Vec<String>, Sandbox), Error> {
+    let staging = options.work.join(directory);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
+    }
+    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+    let mut staged = Vec::with_capacity(debs.len());
+    for (index, deb) in debs.iter().enumerate() {
+        let name = format!("{index:04}.deb");
+        let path = staging.join(&name);
+        if fs::hard_link(deb, &path).is_err() {
+            fs::copy(deb, &path).map_err(Error::io(deb))?;
+        }
+        staged.push(format!("{DEBS_IN_IMAGE}/{name}"));
+    }
+    let sandbox = Sandbox {
+        root: options.root.clone(),
+        view: options.work.join("view"),
+        network: false,
+        binds: vec![Bind {
+            source: staging.clone(),
+            target: DEBS_IN_IMAGE.into(),
+            writable: false,
+        }],
+    };
+    Ok((staging, staged, sandbox))
+}
+
 /// `dpkg --force-unsafe-io ARGS`, chrooted into the image, with the fixed environment and
 /// its output appended to `log`.
 fn dpkg_command(args: Vec<String>, source_date_epoch: u64, log: &Path) -> SandboxCommand {
@@ -435,27 +447,9 @@ fn dpkg_command(args: Vec<String>, source_date_epoch: u64, log: &Path) -> Sandbo
 /// image, else dpkg's error names what is missing. Needs root.
 pub fn install_local_debs(options: &InstallOptions, debs: &[PathBuf]) -> Result<(), Error> {
     crate::require_root("installing packages")?;
-    let staging = options.work.join("volatile-debs");
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
-    }
-    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
-    let mut args = vec!["--install".to_owned()];
-    for (index, deb) in debs.iter().enumerate() {
-        let name = format!("{index:04}.deb");
-        fs::copy(deb, staging.join(&name)).map_err(Error::io(deb))?;
-        args.push(format!("{DEBS_IN_IMAGE}/{name}"));
-    }
-    let sandbox = Sandbox {
-        root: options.root.clone(),
-        view: options.work.join("view"),
-        network: false,
-        binds: vec![Bind {
-            source: staging.clone(),
-            target: DEBS_IN_IMAGE.into(),
-            writable: false,
-        }],
-    };
+    let paths: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
+    let (staging, staged, sandbox) = stage_debs(options, "volatile-debs", &paths)?;
+    let args = ["--install".to_owned()].into_iter().chain(staged).collect();
     let log = options.work.join("logs/dpkg.log");
     sandbox::run(
         &sandbox,
