@@ -96,6 +96,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
 fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
     let output = scratch().join("clouds");
     let lock = scratch().join("flashbox-l1+gcp+azure.lock");
+    let volatile_deb = attested_tls_proxy_deb(&scratch().join("volatile-deb"));
     let efi = build(
         &output,
         &lock,
@@ -111,12 +112,30 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
             // A prebuilt binary for a component whose source is unreachable.
             "-E",
             "TDX_INIT_BINARY=/usr/bin/true",
+            // A prebuilt .deb, which the build script drops into $PACKAGEDIR and
+            // VolatilePackages= has the image's dpkg install.
+            "-E",
+            &format!("ATTESTED_TLS_PROXY_DEB={}", volatile_deb.display()),
         ],
     );
     assert_eq!(
         initrd_member(&efi, "usr/bin/tdx-init"),
         std::fs::read("/usr/bin/true").unwrap(),
         "the prebuilt TDX_INIT_BINARY is the image's /usr/bin/tdx-init"
+    );
+    assert_eq!(
+        initrd_member(&efi, "usr/bin/attested-tls-proxy"),
+        VOLATILE_PROGRAM.as_bytes(),
+        "the volatile package's file is in the image"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(efi.with_extension("manifest")).unwrap()).unwrap();
+    let packages = manifest["packages"].as_array().unwrap();
+    assert!(
+        packages
+            .iter()
+            .any(|p| p["name"] == "attested-tls-proxy" && p["version"] == "1.0-e2e"),
+        "dpkg in the image lists the volatile package: {packages:?}"
     );
     let name = efi.file_stem().unwrap().to_string_lossy().into_owned();
     let tarball = output.join(format!("{name}.tar.gz"));
@@ -162,6 +181,40 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
         info.contains(&format!("\"virtual-size\": {disk_len}")),
         "virtual size should be {disk_len}: {info}"
     );
+}
+
+/// What the stand-in attested-tls-proxy package installs as `/usr/bin/attested-tls-proxy`.
+const VOLATILE_PROGRAM: &str = "#!/bin/sh\necho attested-tls-proxy stand-in\n";
+
+/// A small `attested-tls-proxy` package built by the host's `dpkg-deb` in `dir`.
+fn attested_tls_proxy_deb(dir: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(dir);
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: attested-tls-proxy\nVersion: 1.0-e2e\nArchitecture: amd64\n\
+         Maintainer: Flashbox builder tests <tests@localhost>\n\
+         Description: stand-in for the prebuilt attested-tls-proxy package\n",
+    )
+    .unwrap();
+    let program = root.join("usr/bin/attested-tls-proxy");
+    std::fs::write(&program, VOLATILE_PROGRAM).unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let deb = dir.join("attested-tls-proxy_1.0-e2e_amd64.deb");
+    let out = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb runs");
+    assert!(out.status.success(), "dpkg-deb failed: {out:?}");
+    deb
 }
 
 /// The bytes of the member `path` (no leading `/`) of the UKI's initrd, taken out with
