@@ -133,11 +133,16 @@ impl BuildArgs {
     pub fn kernel_cache(&self) -> Result<PathBuf> {
         match &self.kernel_cache {
             Some(dir) => Ok(dir.clone()),
-            None => Ok(Cache::default_root()
-                .context("no cache directory (set HOME)")?
-                .with_file_name("kernel")),
+            None => cache_dir("kernel"),
         }
     }
+}
+
+/// `~/.cache/flashbox-builder/<name>`: a cache next to the package cache.
+pub fn cache_dir(name: &str) -> Result<PathBuf> {
+    Ok(Cache::default_root()
+        .context("no cache directory (set HOME)")?
+        .with_file_name(name))
 }
 
 /// The shared download cache.

@@ -13,11 +13,14 @@ use deb_resolver::ArchiveSpec;
 use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockMode, resolve_with_lock};
-use rootfs_assembler::{AssembleOptions, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb};
+use rootfs_assembler::{
+    AssembleOptions, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
+};
 use sha2::{Digest, Sha256};
 
 use crate::build_config::{
-    BuildArgs, BuildConfig, KernelSource, LockFileArgs, cache, read_lock, write_atomically,
+    BuildArgs, BuildConfig, KernelSource, LockFileArgs, cache, cache_dir, read_lock,
+    write_atomically,
 };
 use crate::phases::{Phases, human_bytes};
 use crate::progress::TerminalProgress;
@@ -37,6 +40,10 @@ pub struct ImageArgs {
     /// Refuse to change the lock file; fail if it does not match the definition.
     #[arg(long)]
     locked: bool,
+    /// Assemble the build tree afresh, neither copying nor storing one in the cache of build
+    /// trees (`~/.cache/flashbox-builder/build-tree`, keyed by every input of the tree).
+    #[arg(long)]
+    no_build_tree_cache: bool,
     #[command(flatten)]
     lock_file: LockFileArgs,
 }
@@ -120,6 +127,10 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     let source_kernel = args.build.kernel == KernelSource::Source;
     let build_tree = if source_kernel || !config.content.build_scripts.is_empty() {
         let packages = locked(PackageSet::Build);
+        let tree_cache = match args.no_build_tree_cache {
+            true => None,
+            false => Some(RootCache::new(cache_dir("build-tree")?)),
+        };
         Some(phases.run("build tree", || {
             let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
                 config: &config,
@@ -127,8 +138,14 @@ pub fn run(args: &ImageArgs) -> Result<()> {
                 build_dir: work_dir.join("build-tree"),
                 src_dir: options.directory.clone(),
                 invoking_user: (0, 0),
+                cache: tree_cache.as_ref(),
             })?;
-            Ok((tree, format!("{} packages", packages.len())))
+            let origin = match (&tree.key, tree.from_cache) {
+                (Some(key), true) => format!(", copied from the cache ({})", &key.as_str()[..12]),
+                (Some(_), false) => ", assembled and cached".to_owned(),
+                (None, _) => String::new(),
+            };
+            Ok((tree, format!("{} packages{origin}", packages.len())))
         })?)
     } else {
         None
@@ -293,6 +310,11 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         &manifest_path,
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
     )?;
+
+    // The trees are big (a few GB) and done with; the logs stay for reading.
+    let mut trees = vec![rootfs.root.clone(), initrd_path.clone()];
+    trees.extend(build_tree.as_ref().map(|tree| tree.root.clone()));
+    remove_work_trees(&trees)?;
 
     eprintln!();
     eprint!("{}", phases.table());
@@ -484,6 +506,19 @@ fn disks(
         .collect::<Vec<_>>()
         .join(", ");
     Ok((built.files.into_iter().map(|f| f.path).collect(), detail))
+}
+
+/// Removes the directories and files in `paths` that exist.
+fn remove_work_trees(paths: &[PathBuf]) -> Result<()> {
+    for path in paths {
+        let removed = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(_) => continue,
+        };
+        removed.with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn sha256_file(path: &Path) -> Result<String> {

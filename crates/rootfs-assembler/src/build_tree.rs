@@ -11,7 +11,8 @@
 //! from the lock for every build.
 
 use std::fs;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use config_model::ImageConfig;
 use config_model::value::PackageSpec;
@@ -20,6 +21,7 @@ use crate::assemble::{BuildLayout, checked_inputs};
 use crate::deb::{LockedDeb, read_deb};
 use crate::error::Error;
 use crate::install::install_packages;
+use crate::root_cache::{CacheKey, KeyBuilder, RootCache};
 use crate::sandbox::{Bind, Sandbox};
 use crate::scripts::{ScriptKind, run_scripts};
 use crate::trees::copy_trees;
@@ -37,6 +39,9 @@ pub struct BuildTreeOptions<'a> {
     pub src_dir: PathBuf,
     /// `$MKOSI_UID`/`$MKOSI_GID`.
     pub invoking_user: (u32, u32),
+    /// Where finished trees are kept for later builds with the same inputs; `None` builds
+    /// afresh and keeps nothing.
+    pub cache: Option<&'a RootCache>,
 }
 
 /// An assembled build tree.
@@ -48,6 +53,10 @@ pub struct BuildTree {
     src_dir: PathBuf,
     invoking_user: (u32, u32),
     source_date_epoch: u64,
+    /// The cache key of its inputs, when a cache was given.
+    pub key: Option<CacheKey>,
+    /// Whether it was copied from the cache rather than assembled.
+    pub from_cache: bool,
 }
 
 /// What the build scripts left.
@@ -67,32 +76,95 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
     let config = options.config;
     let (source_date_epoch, architecture) = checked_inputs(config)?;
     let layout = BuildLayout::fresh(&options.build_dir, source_date_epoch)?;
-    copy_trees(&config.content.skeleton_trees, &layout.partial_root)?;
-    install_packages(
-        options.packages,
-        &layout.install_options(architecture, source_date_epoch),
-    )?;
-    let context = layout.script_context(
-        config,
-        &options.src_dir,
-        source_date_epoch,
-        options.invoking_user,
-        layout.work.join("logs/prepare.log"),
-    );
-    run_scripts(
-        config,
-        &context,
-        ScriptKind::PrepareBuild,
-        &config.content.prepare_scripts,
-    )?;
+    let key = match options.cache {
+        Some(_) => Some(build_tree_key(options, architecture, source_date_epoch)?),
+        None => None,
+    };
+    let from_cache = match (options.cache, &key) {
+        (Some(cache), Some(key)) => cache.restore(key, &layout.partial_root)?,
+        _ => false,
+    };
+    if !from_cache {
+        copy_trees(&config.content.skeleton_trees, &layout.partial_root)?;
+        install_packages(
+            options.packages,
+            &layout.install_options(architecture, source_date_epoch),
+        )?;
+        let context = layout.script_context(
+            config,
+            &options.src_dir,
+            source_date_epoch,
+            options.invoking_user,
+            layout.work.join("logs/prepare.log"),
+        );
+        run_scripts(
+            config,
+            &context,
+            ScriptKind::PrepareBuild,
+            &config.content.prepare_scripts,
+        )?;
+    }
     layout.finish_root()?;
+    if let (Some(cache), Some(key), false) = (options.cache, &key, from_cache) {
+        cache.store(key, &layout.root)?;
+    }
     Ok(BuildTree {
         root: layout.root.clone(),
         layout,
         src_dir: options.src_dir.clone(),
         invoking_user: options.invoking_user,
         source_date_epoch,
+        key,
+        from_cache,
     })
+}
+
+/// Everything a build tree is made of: the packages (their verified files: path, size and
+/// mtime; deb-resolver's cache names files by sha256), the resolved configuration (which
+/// includes the environment scripts see), the skeleton trees' and prepare scripts' contents,
+/// the architecture, SOURCE_DATE_EPOCH, the invoking user, and the running program (its
+/// executable's path, size and mtime: a rebuilt assembler never reuses an older one's tree).
+fn build_tree_key(
+    options: &BuildTreeOptions<'_>,
+    architecture: &str,
+    source_date_epoch: u64,
+) -> Result<CacheKey, Error> {
+    let config = options.config;
+    let mut key = KeyBuilder::default();
+    key.field("build-tree", b"1")
+        .field("architecture", architecture.as_bytes())
+        .field("epoch", &source_date_epoch.to_le_bytes())
+        .field("uid", &options.invoking_user.0.to_le_bytes())
+        .field("gid", &options.invoking_user.1.to_le_bytes())
+        .field("config", config.to_json().as_bytes())
+        .field("src", options.src_dir.as_os_str().as_encoded_bytes());
+    let program = std::env::current_exe().map_err(Error::io("the running program"))?;
+    file_fingerprint(&mut key, "program", &program)?;
+    for deb in options.packages {
+        key.field("package", deb.name.as_bytes())
+            .field("version", deb.version.as_bytes())
+            .field("arch", deb.architecture.as_bytes());
+        file_fingerprint(&mut key, "file", &deb.path)?;
+    }
+    for tree in &config.content.skeleton_trees {
+        key.path_contents("skeleton", &tree.source)?;
+        let target = tree.target.as_deref().unwrap_or(Path::new("/"));
+        key.field("target", target.as_os_str().as_encoded_bytes());
+    }
+    for script in &config.content.prepare_scripts {
+        key.path_contents("prepare", script)?;
+    }
+    Ok(key.finish())
+}
+
+/// A file's path, size and mtime.
+fn file_fingerprint(key: &mut KeyBuilder, tag: &str, path: &Path) -> Result<(), Error> {
+    let meta = fs::metadata(path).map_err(Error::io(path))?;
+    key.field(tag, path.as_os_str().as_encoded_bytes())
+        .field("size", &meta.len().to_le_bytes())
+        .field("mtime", &meta.mtime().to_le_bytes())
+        .field("mtime-ns", &meta.mtime_nsec().to_le_bytes());
+    Ok(())
 }
 
 impl BuildScriptOutputs {
@@ -145,7 +217,9 @@ impl BuildTree {
             fs::remove_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
         }
         fs::create_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
-        let log = self.layout.work.join("logs/build-scripts.log");
+        let logs = self.layout.work.join("logs");
+        fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
+        let log = logs.join("build-scripts.log");
         let mut context = self.layout.script_context(
             config,
             &self.src_dir,

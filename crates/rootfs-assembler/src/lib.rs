@@ -28,7 +28,8 @@
 //! - [`trees`], [`scripts`] (the environment table, `mkosi-chroot`), [`normalise`],
 //!   [`manifest`] (mkosi's JSON), [`digest`] (tree digest and differ).
 //! - [`assemble()`] runs it all in mkosi's order and returns a [`Rootfs`];
-//!   [`build_tree`] is the root in which build scripts (and kernel builds) run.
+//!   [`build_tree`] is the root in which build scripts (and kernel builds) run;
+//!   [`root_cache`] keeps finished build trees for later builds with the same inputs.
 //!
 //! ```no_run
 //! use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb, Rootfs, assemble};
@@ -64,6 +65,7 @@ pub mod filter;
 pub mod install;
 pub mod manifest;
 pub mod normalise;
+pub mod root_cache;
 pub mod sandbox;
 pub mod scripts;
 pub mod trees;
@@ -78,3 +80,4 @@ pub use deb::LockedDeb;
 pub use digest::{Difference, TreeDigest, first_difference, tree_digest};
 pub use error::{Error, require_root};
 pub use manifest::Manifest;
+pub use root_cache::{CacheKey, RootCache};
