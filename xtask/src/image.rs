@@ -40,9 +40,12 @@ pub struct ImageArgs {
     /// Refuse to change the lock file; fail if it does not match the definition.
     #[arg(long)]
     locked: bool,
-    /// Assemble the build tree afresh, neither copying nor storing one in the cache of build
-    /// trees (`~/.cache/flashbox-builder/build-tree`, keyed by every input of the tree).
-    #[arg(long)]
+    /// Where finished build trees are kept, keyed by every input of the tree, for the next
+    /// build with the same inputs (default: `~/.cache/flashbox-builder/build-tree`).
+    #[arg(long, env = "FLASHBOX_BUILD_TREE_CACHE")]
+    build_tree_cache: Option<PathBuf>,
+    /// Assemble the build tree afresh, neither copying nor storing one in the cache.
+    #[arg(long, conflicts_with = "build_tree_cache")]
     no_build_tree_cache: bool,
     #[command(flatten)]
     lock_file: LockFileArgs,
@@ -127,9 +130,10 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     let source_kernel = args.build.kernel == KernelSource::Source;
     let build_tree = if source_kernel || !config.content.build_scripts.is_empty() {
         let packages = locked(PackageSet::Build);
-        let tree_cache = match args.no_build_tree_cache {
-            true => None,
-            false => Some(RootCache::new(cache_dir("build-tree")?)),
+        let tree_cache = match (&args.build_tree_cache, args.no_build_tree_cache) {
+            (_, true) => None,
+            (Some(dir), false) => Some(RootCache::new(dir)),
+            (None, false) => Some(RootCache::new(cache_dir("build-tree")?)),
         };
         Some(phases.run("build tree", || {
             let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
@@ -150,24 +154,7 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     } else {
         None
     };
-    let mut not_built = Vec::new();
-    let build_outputs = match &build_tree {
-        Some(tree) if !config.content.build_scripts.is_empty() => {
-            phases.run("build scripts", || {
-                let outputs = tree.run_build_scripts(&config)?;
-                not_built = skipped_components(&outputs.log)?;
-                let detail = format!(
-                    "{} scripts, {} skipped (log: {})",
-                    config.content.build_scripts.len(),
-                    not_built.len(),
-                    outputs.log.display()
-                );
-                Ok((BuildOutputs::Built(outputs), detail))
-            })?
-        }
-        _ => BuildOutputs::Refuse,
-    };
-
+    // The kernel first: build scripts may change the tree they run in.
     let source_kernel = match (&build_tree, source_kernel) {
         (Some(tree), true) => Some(phases.run("kernel build", || {
             let built = build_kernel(
@@ -187,6 +174,24 @@ pub fn run(args: &ImageArgs) -> Result<()> {
             Ok((built, detail))
         })?),
         _ => None,
+    };
+
+    let mut not_built = Vec::new();
+    let build_outputs = match &build_tree {
+        Some(tree) if !config.content.build_scripts.is_empty() => {
+            phases.run("build scripts", || {
+                let outputs = tree.run_build_scripts(&config)?;
+                not_built = skipped_components(&outputs.log)?;
+                let detail = format!(
+                    "{} scripts, {} skipped (log: {})",
+                    config.content.build_scripts.len(),
+                    not_built.len(),
+                    outputs.log.display()
+                );
+                Ok((BuildOutputs::Built(outputs), detail))
+            })?
+        }
+        _ => BuildOutputs::Refuse,
     };
 
     let packages = locked(PackageSet::Image);
@@ -303,6 +308,10 @@ pub fn run(args: &ImageArgs) -> Result<()> {
             "path": path.file_name().map(|n| n.to_string_lossy().into_owned()),
             "sha256": sha256_file(path)?,
         }))).collect::<Result<Vec<_>>>()?,
+        "build_tree": build_tree.as_ref().map(|tree| serde_json::json!({
+            "cache_key": tree.key.as_ref().map(ToString::to_string),
+            "from_cache": tree.from_cache,
+        })),
         "not_built": not_built,
         "volatile_packages_missing": rootfs.report.volatile_missing,
     });
@@ -314,7 +323,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     // The trees are big (a few GB) and done with; the logs stay for reading.
     let mut trees = vec![rootfs.root.clone(), initrd_path.clone()];
     trees.extend(build_tree.as_ref().map(|tree| tree.root.clone()));
-    remove_work_trees(&trees)?;
+    if let Err(error) = remove_work_trees(&trees) {
+        eprintln!("warning: the image is complete, but {error:#}");
+    }
 
     eprintln!();
     eprint!("{}", phases.table());
@@ -388,16 +399,25 @@ fn build_kernel(
     let environment = &config.build.environment;
     let series = kernel_builder::source::series(environment)?;
     let [source_package, _] = kernel_builder::source::required_packages(&series);
+    let identity = |p: &deb_resolver::lock::LockedPackage| {
+        format!("{} {} {} {}", p.name, p.version, p.architecture, p.sha256)
+    };
     let source_version = lock
         .packages_in(PackageSet::Build)
         .find(|p| p.name == source_package)
-        .map(|p| p.version.clone())
+        .map(identity)
         .with_context(|| format!("{source_package} is not in the lock's build set"))?;
+    let toolchain: String = lock
+        .packages_in(PackageSet::Build)
+        .filter(|p| p.name != source_package)
+        .map(|p| identity(p) + "\n")
+        .collect();
     let inputs = kernel_builder::source::SourceInputs::read(
         environment,
         src_dir,
         &tree.root,
         &source_version,
+        &toolchain,
         config.content.source_date_epoch.unwrap_or(0),
     )?;
     let log = work_dir.join("kernel-build.log");

@@ -14,7 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::{build, explain_difference, scratch};
+use support::{build, explain_difference, manifest, scratch};
+
+/// The build-tree cache of this test run (emptied by the first build).
+fn tree_cache() -> PathBuf {
+    scratch().join("build-tree-cache")
+}
 
 /// The first build, shared by the tests of this file.
 fn first_build() -> &'static (PathBuf, PathBuf) {
@@ -22,6 +27,7 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
     FIRST.get_or_init(|| {
         let lock = scratch().join("flashbox-l1.lock");
         let _ = std::fs::remove_file(&lock);
+        let _ = std::fs::remove_dir_all(tree_cache());
         let efi = build(
             &scratch().join("first"),
             &lock,
@@ -29,7 +35,12 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
             "UTC",
             "C.UTF-8",
             false,
-            &[],
+            &["--build-tree-cache", tree_cache().to_str().unwrap()],
+        );
+        assert_eq!(
+            manifest(&efi)["build_tree"]["from_cache"],
+            false,
+            "the first build assembles its build tree"
         );
         (efi, lock)
     })
@@ -52,9 +63,7 @@ fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
         searchersh.len()
     );
     // The git-built components cannot be fetched here: the manifest says so, with the hint.
-    let manifest_path = efi.with_extension("manifest");
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let manifest = manifest(efi);
     let not_built: Vec<&str> = manifest["not_built"]
         .as_array()
         .unwrap()
@@ -75,6 +84,9 @@ fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
 #[test]
 fn a_second_build_elsewhere_gives_the_same_uki() {
     let (first, lock) = first_build();
+    // The image root is assembled afresh under the other umask/TZ/locale; the build tree is
+    // the first build's, copied from the cache, so this also checks that a cached tree
+    // builds what a fresh one does.
     let second = build(
         &scratch().join("second-build-dir"),
         lock,
@@ -82,7 +94,12 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         "Pacific/Kiritimati",
         "C",
         true,
-        &[],
+        &["--build-tree-cache", tree_cache().to_str().unwrap()],
+    );
+    assert_eq!(
+        manifest(&second)["build_tree"]["from_cache"],
+        true,
+        "the second build takes the first one's build tree from the cache"
     );
     let a = std::fs::read(first).unwrap();
     let b = std::fs::read(&second).unwrap();
@@ -128,8 +145,7 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
         VOLATILE_PROGRAM.as_bytes(),
         "the volatile package's file is in the image"
     );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(efi.with_extension("manifest")).unwrap()).unwrap();
+    let manifest = manifest(&efi);
     let packages = manifest["packages"].as_array().unwrap();
     assert!(
         packages

@@ -16,7 +16,7 @@
 
 mod support;
 
-use support::{boot_to_minimal_target, build, explain_difference, scratch};
+use support::{boot_to_minimal_target, build, explain_difference, manifest, scratch};
 
 #[test]
 #[ignore = "compiles the kernel twice: tens of minutes on two cores"]
@@ -44,6 +44,13 @@ fn a_source_kernel_builds_twice_identically_and_boots() {
             extra.extend(["-E", series]);
         }
         let efi = build(&root.join(name), &lock, umask, tz, locale, locked, &extra);
+        let origin = manifest(&efi)["kernel"]["origin"].clone();
+        assert!(
+            origin
+                .as_str()
+                .is_some_and(|o| o.starts_with("built from linux-source")),
+            "the manifest says where the kernel came from: {origin}"
+        );
         let bytes = std::fs::read(&efi).unwrap();
         let linux = uki_stitcher::inspect(&bytes)
             .unwrap()

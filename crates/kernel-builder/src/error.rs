@@ -63,8 +63,8 @@ pub enum KernelError {
         /// The sandbox's error (exit status and the last lines of output).
         source: Box<rootfs_assembler::Error>,
     },
-    /// Reading a file or directory failed.
-    #[error("cannot read {}: {source}", path.display())]
+    /// Reading or writing a file or directory failed.
+    #[error("{}: {source}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

@@ -67,12 +67,16 @@ fn files(
     for (variable, item) in items(environment, variable) {
         let path = root.join(item);
         if path.is_dir() {
+            let io = |source| KernelError::Io {
+                path: path.clone(),
+                source,
+            };
             let mut configs: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map_err(|source| KernelError::Io {
-                    path: path.clone(),
-                    source,
-                })?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .map_err(io)?
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(io)?
+                .into_iter()
                 .filter(|p| p.extension().is_some_and(|e| e == extension) && p.is_file())
                 .collect();
             configs.sort();

@@ -35,6 +35,9 @@ use crate::snippets::{fragment_files, patch_files};
 pub const VERSION_VARIABLE: &str = "KERNEL_VERSION";
 /// The base configuration inside `linux-config-X.Y`: Debian's cloud flavour.
 pub const BASE_CONFIG: &str = "config.amd64_none_cloud-amd64.xz";
+/// The build steps' version, part of the cache key: change it with the steps of [`build`]
+/// or [`build_environment`], so that kernels cached by older steps are not reused.
+const RECIPE: &str = "1";
 /// Where the kernel's scratch directory appears inside the build tree.
 const KERNEL_WORK: &str = "/work/kernel";
 
@@ -60,8 +63,11 @@ pub struct Patch {
 pub struct SourceInputs {
     /// The Debian kernel series, `X.Y`.
     pub version: String,
-    /// The version of the `linux-source-X.Y` package (part of the cache key).
+    /// The `linux-source-X.Y` package: its version and sha256 (part of the cache key).
     pub source_package_version: String,
+    /// The packages of the build tree (compiler, binutils, make, ...), one
+    /// `name version architecture sha256` line each: a changed toolchain builds anew.
+    pub toolchain: String,
     /// The base configuration (decompressed).
     pub base_config: String,
     /// The fragments, in merge order.
@@ -83,6 +89,7 @@ impl SourceInputs {
         src_dir: &Path,
         tree_root: &Path,
         source_package_version: &str,
+        toolchain: &str,
         source_date_epoch: u64,
     ) -> Result<Self, KernelError> {
         let version = series(environment)?;
@@ -114,6 +121,7 @@ impl SourceInputs {
         Ok(Self {
             version,
             source_package_version: source_package_version.to_owned(),
+            toolchain: toolchain.to_owned(),
             base_config,
             fragments,
             patches,
@@ -130,8 +138,10 @@ impl SourceInputs {
             hasher.update((bytes.len() as u64).to_le_bytes());
             hasher.update(bytes);
         };
+        field("recipe", RECIPE.as_bytes());
         field("version", self.version.as_bytes());
         field("package", self.source_package_version.as_bytes());
+        field("toolchain", self.toolchain.as_bytes());
         field("base", self.base_config.as_bytes());
         for fragment in &self.fragments {
             field("fragment", fragment.name.as_bytes());
@@ -349,7 +359,15 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
         run(
             &format!("apply {}", patch.name),
             &source_dir,
-            strings(&["patch", "-p1", "--forward", "--batch", "-i", &path]),
+            strings(&[
+                "patch",
+                "-p1",
+                "--forward",
+                "--batch",
+                "--fuzz=0",
+                "-i",
+                &path,
+            ]),
         )?;
     }
     let config_path = host_source.join(".config");
@@ -382,22 +400,46 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
         ]),
     )?;
 
-    // Store: a complete entry appears by one rename.
-    let partial = build.cache.join(format!("{key}.partial"));
+    store(
+        &build.cache,
+        &key,
+        &[
+            (host_source.join("arch/x86/boot/bzImage"), "bzImage"),
+            (config_path, "config"),
+            (release_file, "release"),
+        ],
+    )?;
+    fs::remove_dir_all(&build.scratch).map_err(io(&build.scratch))?;
+    finish(false)
+}
+
+/// Stores `files` (source, name) as the cache entry `key`: written and synced under a name
+/// of this process's own, then renamed, so an entry is complete or absent. When another build
+/// stored the same key first, its entry stands (same inputs, same kernel).
+fn store(cache: &Path, key: &str, files: &[(PathBuf, &str)]) -> Result<(), KernelError> {
+    let entry = cache.join(key);
+    let partial = cache.join(format!(".{key}.partial-{}", std::process::id()));
     if fs::symlink_metadata(&partial).is_ok() {
         fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     fs::create_dir_all(&partial).map_err(io(&partial))?;
-    for (from, to) in [
-        (host_source.join("arch/x86/boot/bzImage"), "bzImage"),
-        (config_path, "config"),
-        (release_file, "release"),
-    ] {
-        fs::copy(&from, partial.join(to)).map_err(io(&from))?;
+    for (from, name) in files {
+        let to = partial.join(name);
+        fs::copy(from, &to).map_err(io(&to))?;
+        fs::File::open(&to)
+            .and_then(|file| file.sync_all())
+            .map_err(io(&to))?;
     }
-    fs::rename(&partial, &entry).map_err(io(&entry))?;
-    fs::remove_dir_all(&build.scratch).map_err(io(&build.scratch))?;
-    finish(false)
+    match fs::rename(&partial, &entry) {
+        Ok(()) => Ok(()),
+        Err(_) if entry.join("bzImage").is_file() => {
+            fs::remove_dir_all(&partial).map_err(io(&partial))
+        }
+        Err(source) => Err(KernelError::Io {
+            path: entry,
+            source,
+        }),
+    }
 }
 
 fn file_name(path: &Path) -> String {
@@ -421,6 +463,7 @@ mod tests {
         SourceInputs {
             version: "7.2".into(),
             source_package_version: "7.2.11-1~bpo13+1".into(),
+            toolchain: "gcc-14 14.2.0-19 amd64 00\n".into(),
             base_config: "CONFIG_A=y\n# CONFIG_B is not set\n".into(),
             fragments: vec![Fragment {
                 name: "00-b.config".into(),
@@ -441,9 +484,10 @@ mod tests {
         let key = base.cache_key();
         assert_eq!(key.len(), 64);
         assert_eq!(key, inputs().cache_key(), "same inputs, same key");
-        let changes: [fn(&mut SourceInputs); 10] = [
+        let changes: [fn(&mut SourceInputs); 11] = [
             |i| i.version = "7.3".into(),
             |i| i.source_package_version = "7.2.12-1".into(),
+            |i| i.toolchain = "gcc-14 14.2.0-20 amd64 00\n".into(),
             |i| i.base_config.push_str("CONFIG_C=y\n"),
             |i| i.fragments[0].text = "CONFIG_B=m\n".into(),
             |i| i.fragments[0].name = "01-b.config".into(),
@@ -462,6 +506,24 @@ mod tests {
             change(&mut changed);
             assert_ne!(changed.cache_key(), key, "change {index} kept the key");
         }
+    }
+
+    #[test]
+    fn a_second_store_of_the_same_key_keeps_the_first_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = dir.path().join("bzImage");
+        fs::write(&built, b"kernel").unwrap();
+        let cache = dir.path().join("cache");
+        fs::create_dir(&cache).unwrap();
+        store(&cache, "k", &[(built.clone(), "bzImage")]).unwrap();
+        fs::write(&built, b"other").unwrap();
+        store(&cache, "k", &[(built, "bzImage")]).unwrap();
+        assert_eq!(fs::read(cache.join("k/bzImage")).unwrap(), b"kernel");
+        let names: Vec<_> = fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["k"], "no partial entry is left");
     }
 
     #[test]

@@ -143,7 +143,8 @@ impl BuildLayout {
     /// left by an earlier run removed) and the script directories created.
     pub fn fresh(build_dir: &Path, source_date_epoch: u64) -> Result<Self, Error> {
         let layout = Self::new(build_dir);
-        for dir in [&layout.partial_root, &layout.work] {
+        // `$PACKAGEDIR` too: `VolatilePackages=` must not pick up an earlier run's .debs.
+        for dir in [&layout.partial_root, &layout.work, &layout.package_dir] {
             if fs::symlink_metadata(dir).is_ok() {
                 fs::remove_dir_all(dir).map_err(Error::io(dir))?;
             }

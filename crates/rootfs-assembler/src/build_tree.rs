@@ -76,11 +76,16 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
     let config = options.config;
     let (source_date_epoch, architecture) = checked_inputs(config)?;
     let layout = BuildLayout::fresh(&options.build_dir, source_date_epoch)?;
-    let key = match options.cache {
+    // What prepare scripts read and write besides the tree is not known: such trees are
+    // assembled afresh every time.
+    let cache = options
+        .cache
+        .filter(|_| config.content.prepare_scripts.is_empty());
+    let key = match cache {
         Some(_) => Some(build_tree_key(options, architecture, source_date_epoch)?),
         None => None,
     };
-    let from_cache = match (options.cache, &key) {
+    let from_cache = match (cache, &key) {
         (Some(cache), Some(key)) => cache.restore(key, &layout.partial_root)?,
         _ => false,
     };
@@ -105,7 +110,7 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
         )?;
     }
     layout.finish_root()?;
-    if let (Some(cache), Some(key), false) = (options.cache, &key, from_cache) {
+    if let (Some(cache), Some(key), false) = (cache, &key, from_cache) {
         cache.store(key, &layout.root)?;
     }
     Ok(BuildTree {
@@ -119,11 +124,11 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
     })
 }
 
-/// Everything a build tree is made of: the packages (their verified files: path, size and
-/// mtime; deb-resolver's cache names files by sha256), the resolved configuration (which
-/// includes the environment scripts see), the skeleton trees' and prepare scripts' contents,
-/// the architecture, SOURCE_DATE_EPOCH, the invoking user, and the running program (its
-/// executable's path, size and mtime: a rebuilt assembler never reuses an older one's tree).
+/// Everything a build tree without prepare scripts is made of: the packages (their verified
+/// files: path, size and mtime; deb-resolver's cache names files by sha256), the resolved
+/// configuration (which includes the environment), the skeleton trees' contents, the
+/// architecture, SOURCE_DATE_EPOCH, the invoking user, and the running program (its
+/// executable's size and mtime: a rebuilt assembler never reuses an older one's tree).
 fn build_tree_key(
     options: &BuildTreeOptions<'_>,
     architecture: &str,
@@ -138,8 +143,8 @@ fn build_tree_key(
         .field("gid", &options.invoking_user.1.to_le_bytes())
         .field("config", config.to_json().as_bytes())
         .field("src", options.src_dir.as_os_str().as_encoded_bytes());
-    let program = std::env::current_exe().map_err(Error::io("the running program"))?;
-    file_fingerprint(&mut key, "program", &program)?;
+    // The running executable, even when a newer build has replaced its file since.
+    file_fingerprint(&mut key, "program", Path::new("/proc/self/exe"))?;
     for deb in options.packages {
         key.field("package", deb.name.as_bytes())
             .field("version", deb.version.as_bytes())
@@ -150,9 +155,6 @@ fn build_tree_key(
         key.path_contents("skeleton", &tree.source)?;
         let target = tree.target.as_deref().unwrap_or(Path::new("/"));
         key.field("target", target.as_os_str().as_encoded_bytes());
-    }
-    for script in &config.content.prepare_scripts {
-        key.path_contents("prepare", script)?;
     }
     Ok(key.finish())
 }

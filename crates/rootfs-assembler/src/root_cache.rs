@@ -15,7 +15,10 @@
 //! root.
 //!
 //! An entry appears by one rename of a complete copy, so a failed store leaves no entry; the
-//! newest [`KEEP`] entries (by last use) are kept, older ones removed.
+//! newest [`KEEP`] entries (by last use) are kept, older ones removed. Several builds may
+//! share a cache: a restore holds a shared `flock` on its entry and a store an exclusive one
+//! on its partial copy; pruning takes an exclusive lock without waiting, skips what is in use,
+//! and renames an entry away before deleting it. Housekeeping never fails a build.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,7 +28,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, Timespec, Timestamps};
+use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, Timespec, Timestamps};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
@@ -101,6 +104,9 @@ impl KeyBuilder {
     fn entry(&mut self, path: &Path, meta: &fs::Metadata, name: &[u8]) -> Result<(), Error> {
         self.field("name", name);
         self.field("mode", &meta.mode().to_le_bytes());
+        // Trees are copied with their mtimes, so a touched file is a changed input.
+        self.field("mtime", &meta.mtime().to_le_bytes());
+        self.field("mtime-ns", &meta.mtime_nsec().to_le_bytes());
         if meta.file_type().is_symlink() {
             let target = fs::read_link(path).map_err(Error::io(path))?;
             self.field("symlink", target.as_os_str().as_bytes());
@@ -141,13 +147,19 @@ impl RootCache {
     /// mode, owner and mtime become the cached root's). False when there is none.
     pub fn restore(&self, key: &CacheKey, dest: &Path) -> Result<bool, Error> {
         let entry = self.dir.join(key.as_str());
+        let Ok(handle) = fs::File::open(&entry) else {
+            return Ok(false);
+        };
+        rustix::fs::flock(&handle, FlockOperation::LockShared)
+            .map_err(|e| Error::io(&entry)(e.into()))?;
+        // Pruned between the open and the lock: the entry's name is gone.
         let root = entry.join("root");
         if !root.is_dir() {
             return Ok(false);
         }
-        copy_root(&root, dest)?;
-        // Last use, for pruning.
+        // Last use, for pruning: marked first, so it is the newest while it is copied.
         set_mtime(&entry, now())?;
+        copy_root(&root, dest)?;
         Ok(true)
     }
 
@@ -163,44 +175,84 @@ impl RootCache {
         }
         let partial_root = partial.join("root");
         fs::create_dir_all(&partial_root).map_err(Error::io(&partial_root))?;
-        let copied = copy_root(root, &partial_root);
+        let handle = fs::File::open(&partial).map_err(Error::io(&partial))?;
+        rustix::fs::flock(&handle, FlockOperation::LockExclusive)
+            .map_err(|e| Error::io(&partial)(e.into()))?;
+        let copied = copy_root(root, &partial_root).and_then(|()| sync_tree(&partial));
         if let Err(error) = copied {
             let _ = fs::remove_dir_all(&partial);
             return Err(error);
         }
-        if fs::rename(&partial, &entry).is_err() {
+        match fs::rename(&partial, &entry) {
+            Ok(()) => {}
             // Another build stored the same key first: its copy is as good as ours.
-            fs::remove_dir_all(&partial).map_err(Error::io(&partial))?;
+            Err(_) if entry.join("root").is_dir() => {
+                let _ = fs::remove_dir_all(&partial);
+            }
+            Err(source) => {
+                let _ = fs::remove_dir_all(&partial);
+                return Err(Error::Io {
+                    path: entry,
+                    source,
+                });
+            }
         }
-        set_mtime(&entry, now())?;
-        self.prune()
+        drop(handle);
+        let _ = set_mtime(&entry, now());
+        self.prune();
+        Ok(())
     }
 
-    /// Removes all but the [`KEEP`] most recently used entries (and abandoned partial ones).
-    fn prune(&self) -> Result<(), Error> {
+    /// Removes all but the [`KEEP`] most recently used entries, and partial copies nobody
+    /// is writing. Best effort: what cannot be locked or removed now is left for next time.
+    fn prune(&self) {
+        let Ok(names) = sorted_names(&self.dir) else {
+            return;
+        };
         let mut entries = Vec::new();
-        for name in sorted_names(&self.dir)? {
+        for name in names {
             let path = self.dir.join(&name);
             let text = name.to_string_lossy();
-            if text.starts_with('.') && text.contains(".partial-") {
-                let owner = text.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
-                if owner.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
-                    fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+            if text.starts_with(".trash-") {
+                let _ = fs::remove_dir_all(&path);
+            } else if text.starts_with('.') {
+                if text.contains(".partial-") {
+                    remove_unlocked(&path, &self.dir);
                 }
-                continue;
+            } else if let Ok(meta) = fs::symlink_metadata(&path) {
+                entries.push(((meta.mtime(), meta.mtime_nsec()), path));
             }
-            let used = fs::symlink_metadata(&path)
-                .map_err(Error::io(&path))?
-                .mtime();
-            entries.push((used, path));
         }
         entries.sort();
         let excess = entries.len().saturating_sub(KEEP);
         for (_, path) in entries.into_iter().take(excess) {
-            fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+            remove_unlocked(&path, &self.dir);
         }
-        Ok(())
     }
+}
+
+/// Removes `path` if no other build holds a lock on it: renamed to a `.trash-` name in
+/// `dir` under an exclusive lock first, so a restore that comes later finds nothing.
+fn remove_unlocked(path: &Path, dir: &Path) {
+    let Ok(handle) = fs::File::open(path) else {
+        return;
+    };
+    if rustix::fs::flock(&handle, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return;
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let trash = dir.join(format!(".trash-{}-{name}", std::process::id()));
+    if fs::rename(path, &trash).is_ok() {
+        drop(handle);
+        let _ = fs::remove_dir_all(&trash);
+    }
+}
+
+/// Flushes the file system that holds `dir` to the disk (one `syncfs`, not a sync per
+/// file), so that an entry renamed into place after a crash is complete.
+fn sync_tree(dir: &Path) -> Result<(), Error> {
+    let handle = fs::File::open(dir).map_err(Error::io(dir))?;
+    rustix::fs::syncfs(&handle).map_err(|e| Error::io(dir)(e.into()))
 }
 
 /// Copies the tree `source` into the existing directory `dest`, keeping types, contents,
@@ -450,6 +502,33 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_being_restored_is_not_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("source");
+        fs::create_dir(&source).unwrap();
+        fs::write(source.join("file"), b"x").unwrap();
+        let cache = RootCache::new(dir.path().join("cache"));
+        let key = |n: usize| {
+            let mut key = KeyBuilder::default();
+            key.field("n", &n.to_le_bytes());
+            key.finish()
+        };
+        cache.store(&key(0), &source).unwrap();
+        let oldest = cache.dir().join(key(0).as_str());
+        set_mtime(&oldest, 1).unwrap();
+        // What a restore holds while it copies.
+        let reader = fs::File::open(&oldest).unwrap();
+        rustix::fs::flock(&reader, FlockOperation::LockShared).unwrap();
+        for n in 1..=KEEP {
+            cache.store(&key(n), &source).unwrap();
+        }
+        assert!(oldest.join("root/file").is_file(), "pruned while in use");
+        drop(reader);
+        cache.store(&key(KEEP + 1), &source).unwrap();
+        assert!(!oldest.exists(), "pruned once released");
+    }
+
+    #[test]
     fn every_input_moves_the_key() {
         let dir = tempfile::tempdir().unwrap();
         let tree = dir.path().join("tree");
@@ -472,11 +551,10 @@ mod tests {
             std::os::unix::fs::PermissionsExt::from_mode(0o600),
         )
         .unwrap();
-        assert_ne!(
-            changed_content,
-            key(&tree, b""),
-            "a mode change moves the key"
-        );
+        let changed_mode = key(&tree, b"");
+        assert_ne!(changed_content, changed_mode, "a mode change moves the key");
+        set_mtime(&tree.join("etc/a"), 12345).unwrap();
+        assert_ne!(changed_mode, key(&tree, b""), "a touch moves the key");
         assert_ne!(key(&tree, b""), key(&dir.path().join("absent"), b""));
         let mut split = KeyBuilder::default();
         split.field("ab", b"c");

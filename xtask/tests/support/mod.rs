@@ -55,6 +55,13 @@ pub fn build(
     efi
 }
 
+/// The JSON manifest written next to the UKI `efi`.
+pub fn manifest(efi: &Path) -> serde_json::Value {
+    let path = efi.with_extension("manifest");
+    serde_json::from_slice(&std::fs::read(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Boots `efi` as the kernel of QEMU + OVMF (TCG, q35, 4 GiB, one vCPU, no NIC) with the
 /// serial console in `console`, until systemd's own "Reached target minimal.target" and the
 /// image's `flashbox-measurements:` line appear (at most 10 minutes); on failure the panic
