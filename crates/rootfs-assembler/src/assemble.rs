@@ -299,6 +299,12 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         ScriptKind::Prepare,
         &content.prepare_scripts,
     )?;
+    // Without build outputs no `.deb` can match: every `VolatilePackages=` entry is missing.
+    report.volatile_missing = content
+        .volatile_packages
+        .iter()
+        .map(|spec| spec.name.clone())
+        .collect();
     if let BuildOutputs::Built(outputs) = &options.build_outputs {
         let (debs, missing) = outputs.volatile_debs(&content.volatile_packages)?;
         if !debs.is_empty() {
