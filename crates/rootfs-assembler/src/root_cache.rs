@@ -28,11 +28,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, Timespec, Timestamps};
+use rustix::fs::{AtFlags, CWD, FlockOperation, Timespec, Timestamps};
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::unpack::{apply_metadata, set_mtime};
+use crate::unpack::{apply_metadata, make_node, set_mtime, special_file_type};
 
 /// How many entries a cache directory keeps.
 pub const KEEP: usize = 3;
@@ -291,21 +291,8 @@ fn copy_directory(
             }
             fs::copy(&from, &to).map_err(Error::io(&from))?;
         } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() {
-            let file_type = if kind.is_char_device() {
-                FileType::CharacterDevice
-            } else if kind.is_block_device() {
-                FileType::BlockDevice
-            } else {
-                FileType::Fifo
-            };
-            rustix::fs::mknodat(
-                CWD,
-                &to,
-                file_type,
-                Mode::from_raw_mode(meta.mode() & 0o7777),
-                meta.rdev(),
-            )
-            .map_err(|e| Error::io(&to)(e.into()))?;
+            let file_type = special_file_type(kind.is_char_device(), kind.is_block_device());
+            make_node(&to, file_type, meta.mode() & 0o7777, meta.rdev())?;
         } else {
             return Err(Error::Io {
                 path: from,
@@ -360,6 +347,7 @@ fn now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fs::FileType;
     use std::process::Command;
 
     /// Every entry of `root` as GNU find prints it: path, type, mode, owner, mtime, size,
@@ -408,22 +396,9 @@ mod tests {
         fs::hard_link(root.join("usr/bin/tool"), root.join("usr/bin/tool-alias")).unwrap();
         symlink("tool", root.join("usr/bin/link")).unwrap();
         symlink("/nowhere", root.join("dangling")).unwrap();
-        rustix::fs::mknodat(
-            CWD,
-            root.join("fifo"),
-            FileType::Fifo,
-            Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
-        rustix::fs::mknodat(
-            CWD,
-            root.join("null"),
-            FileType::CharacterDevice,
-            Mode::from_raw_mode(0o666),
-            rustix::fs::makedev(1, 3),
-        )
-        .unwrap();
+        make_node(&root.join("fifo"), FileType::Fifo, 0o644, 0).unwrap();
+        let null = rustix::fs::makedev(1, 3);
+        make_node(&root.join("null"), FileType::CharacterDevice, 0o666, null).unwrap();
         fs::create_dir_all(root.join("tmp")).unwrap();
         apply_metadata(&root.join("tmp"), false, 0o1777, 0, 0, 400, true).unwrap();
         apply_metadata(&root.join("usr/bin/link"), true, 0o777, 0, 0, 500, true).unwrap();

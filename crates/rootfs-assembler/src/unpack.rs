@@ -241,23 +241,11 @@ pub fn extract_tar(
                 // A hardlink shares the target's inode: mode, owner and time are the target's.
                 continue;
             } else if kind.is_character_special() || kind.is_block_special() || kind.is_fifo() {
-                let file_type = if kind.is_character_special() {
-                    FileType::CharacterDevice
-                } else if kind.is_block_special() {
-                    FileType::BlockDevice
-                } else {
-                    FileType::Fifo
-                };
+                let file_type =
+                    special_file_type(kind.is_character_special(), kind.is_block_special());
                 let major = header.device_major().ok().flatten().unwrap_or(0);
                 let minor = header.device_minor().ok().flatten().unwrap_or(0);
-                rustix::fs::mknodat(
-                    CWD,
-                    &path,
-                    file_type,
-                    Mode::from_raw_mode(mode),
-                    rustix::fs::makedev(major, minor),
-                )
-                .map_err(|e| Error::io(&path)(e.into()))?;
+                make_node(&path, file_type, mode, rustix::fs::makedev(major, minor))?;
             } else {
                 return Err(refuse(format!("unsupported entry type {kind:?}")));
             }
@@ -298,6 +286,21 @@ pub(crate) fn apply_metadata(
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(Error::io(path))?;
     }
     set_mtime(path, mtime)
+}
+
+/// The node type of a device (character or block) or, when neither, a FIFO.
+pub(crate) fn special_file_type(character: bool, block: bool) -> FileType {
+    match (character, block) {
+        (true, _) => FileType::CharacterDevice,
+        (false, true) => FileType::BlockDevice,
+        (false, false) => FileType::Fifo,
+    }
+}
+
+/// Creates the device node or FIFO `path` with permission bits `mode`.
+pub(crate) fn make_node(path: &Path, kind: FileType, mode: u32, device: u64) -> Result<(), Error> {
+    rustix::fs::mknodat(CWD, path, kind, Mode::from_raw_mode(mode), device)
+        .map_err(|e| Error::io(path)(e.into()))
 }
 
 /// Sets the modification (and access) time of `path` without following a symlink there.
