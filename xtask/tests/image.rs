@@ -122,6 +122,8 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
         "C.UTF-8",
         false,
         &[
+            // Another configuration, so another build tree: not worth keeping.
+            "--no-build-tree-cache",
             "--profile",
             "gcp",
             "--profile",
