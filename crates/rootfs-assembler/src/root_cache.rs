@@ -316,6 +316,9 @@ fn copy_metadata(path: &Path, meta: &fs::Metadata) -> Result<(), Error> {
         u64::try_from(meta.mtime()).unwrap_or(0),
         true,
     )?;
+    if meta.mtime_nsec() == 0 {
+        return Ok(()); // Whole seconds (as dpkg and tar leave them): already exact.
+    }
     let time = Timespec {
         tv_sec: meta.mtime(),
         tv_nsec: meta.mtime_nsec(),
