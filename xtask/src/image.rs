@@ -14,7 +14,7 @@ use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockMode, resolve_with_lock};
 use rootfs_assembler::{
-    AssembleOptions, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
+    AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
 };
 use sha2::{Digest, Sha256};
 
@@ -23,7 +23,7 @@ use crate::build_config::{
     write_atomically,
 };
 use crate::phases::{Phases, human_bytes};
-use crate::progress::TerminalProgress;
+use crate::progress::{StepSpinner, TerminalProgress};
 use crate::summary::DefinitionArgs;
 use crate::workspace_root;
 
@@ -136,6 +136,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
             (None, false) => Some(RootCache::new(cache_dir("build-tree")?)),
         };
         Some(phases.run("build tree", || {
+            let logs = BuildLayout::new(&work_dir.join("build-tree")).logs();
+            let spinner = StepSpinner::new(logs);
+            spinner.step(&format!("{} packages", packages.len()));
             let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
                 config: &config,
                 packages: &packages,
@@ -143,7 +146,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
                 src_dir: options.directory.clone(),
                 invoking_user: (0, 0),
                 cache: tree_cache.as_ref(),
-            })?;
+            });
+            spinner.finish();
+            let tree = tree?;
             let origin = match (&tree.key, tree.from_cache) {
                 (Some(key), true) => format!(", copied from the cache ({})", &key.as_str()[..12]),
                 (Some(_), false) => ", assembled and cached".to_owned(),
@@ -196,6 +201,8 @@ pub fn run(args: &ImageArgs) -> Result<()> {
 
     let packages = locked(PackageSet::Image);
     let rootfs = phases.run("assemble", || {
+        let spinner = StepSpinner::new(BuildLayout::new(&work_dir).logs());
+        spinner.step(&format!("{} packages, then the scripts", packages.len()));
         let rootfs = rootfs_assembler::assemble(&AssembleOptions {
             config: &config,
             packages: &packages,
@@ -203,7 +210,9 @@ pub fn run(args: &ImageArgs) -> Result<()> {
             src_dir: options.directory.clone(),
             build_outputs,
             invoking_user: (0, 0),
-        })?;
+        });
+        spinner.finish();
+        let rootfs = rootfs?;
         let detail = format!(
             "{} packages, {} entries, {}",
             rootfs.manifest.packages.len(),
@@ -421,7 +430,7 @@ fn build_kernel(
         config.content.source_date_epoch.unwrap_or(0),
     )?;
     let log = work_dir.join("kernel-build.log");
-    let spinner = crate::progress::StepSpinner::new(log.clone());
+    let spinner = StepSpinner::new(vec![log.clone()]);
     eprintln!(
         "  linux-source-{series} {source_version}, {} fragments, {} patches; log: {}",
         inputs.fragments.len(),

@@ -90,8 +90,8 @@ impl Progress for TerminalProgress {
     }
 }
 
-/// A spinner naming the current step of a long phase (a kernel build), how long it has run
-/// and the last line of its log.
+/// A spinner naming the current step of a long phase (package installation, a kernel build),
+/// how long it has run and the last line of the most recently written of its logs.
 pub struct StepSpinner {
     bar: ProgressBar,
     stop: Arc<AtomicBool>,
@@ -99,8 +99,8 @@ pub struct StepSpinner {
 }
 
 impl StepSpinner {
-    /// Starts the spinner, following `log` (which may not exist yet).
-    pub fn new(log: PathBuf) -> Self {
+    /// Starts the spinner, following `logs` (which may not exist yet).
+    pub fn new(logs: Vec<PathBuf>) -> Self {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("  {spinner} {prefix} ({elapsed}) {wide_msg}")
@@ -112,7 +112,7 @@ impl StepSpinner {
             let (bar, stop) = (bar.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    if let Some(line) = last_line(&log) {
+                    if let Some(line) = newest(&logs).and_then(last_line) {
                         bar.set_message(line);
                     }
                     std::thread::sleep(Duration::from_secs(1));
@@ -152,6 +152,15 @@ impl StepSpinner {
             ));
         }
     }
+}
+
+/// The most recently modified of `paths` that exists.
+fn newest(paths: &[PathBuf]) -> Option<&Path> {
+    paths
+        .iter()
+        .filter_map(|path| Some((std::fs::metadata(path).ok()?.modified().ok()?, path)))
+        .max()
+        .map(|(_, path)| path.as_path())
 }
 
 /// The last non-empty line of the file's last 4 KiB, trimmed.

@@ -139,6 +139,15 @@ impl BuildLayout {
         }
     }
 
+    /// The logs that the steps of an assembly write as they go (dpkg's, the scripts'), for
+    /// a caller that shows progress.
+    pub fn logs(&self) -> Vec<PathBuf> {
+        ["dpkg.log", "scripts.log", "prepare.log"]
+            .into_iter()
+            .map(|name| self.work.join("logs").join(name))
+            .collect()
+    }
+
     /// The layout below `build_dir`, with a new empty partial root and work directory (any
     /// left by an earlier run removed) and the script directories created.
     pub fn fresh(build_dir: &Path, source_date_epoch: u64) -> Result<Self, Error> {
