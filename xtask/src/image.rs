@@ -230,7 +230,19 @@ pub fn run(args: &ImageArgs) -> Result<()> {
         },
         None => phases.run("kernel", || {
             let kernel = kernel_builder::debian::find_installed_kernel(&rootfs.root, None)?;
-            let detail = format!("{} from {}", kernel.release, args.build.kernel_package);
+            let modules = rootfs
+                .report
+                .kernel_modules
+                .iter()
+                .find(|m| m.release == kernel.release)
+                .map_or_else(
+                    || ", no loadable modules".to_owned(),
+                    |m| format!(", {} of {} modules kept", m.kept.len(), m.total),
+                );
+            let detail = format!(
+                "{} from {}{modules}",
+                kernel.release, args.build.kernel_package
+            );
             let image = KernelImage {
                 release: kernel.release,
                 path: kernel.vmlinuz,
@@ -321,7 +333,18 @@ pub fn run(args: &ImageArgs) -> Result<()> {
             "cache_key": tree.key.as_ref().map(ToString::to_string),
             "from_cache": tree.from_cache,
         })),
-        "not_built": not_built,
+        "not_built": not_built.iter().map(|n| serde_json::json!({
+            "component": n.component,
+            "version": n.version,
+            "message": n.message,
+        })).collect::<Vec<_>>(),
+        "kernel_modules": rootfs.report.kernel_modules.iter().map(|m| serde_json::json!({
+            "release": m.release,
+            "filtered": m.filtered,
+            "total": m.total,
+            "kept": m.kept,
+            "missing_dependencies": m.missing_dependencies,
+        })).collect::<Vec<_>>(),
         "volatile_packages_missing": rootfs.report.volatile_missing,
     });
     write_atomically(
@@ -340,13 +363,21 @@ pub fn run(args: &ImageArgs) -> Result<()> {
     eprint!("{}", phases.table());
     if !not_built.is_empty() {
         eprintln!("\nnot built (the build scripts skipped them; the image boots without them):");
-        for line in &not_built {
-            eprintln!("  {line}");
+        for skipped in &not_built {
+            eprintln!("  {}", skipped.message);
         }
         eprintln!("  (give a variable to the build scripts with -E NAME=VALUE)");
     }
     if let Some(built) = &source_kernel {
         report_kernel_requests(built);
+    }
+    for modules in &rootfs.report.kernel_modules {
+        for missing in &modules.missing_dependencies {
+            eprintln!(
+                "warning: kernel {}: module dependency {missing} is neither a module nor built in",
+                modules.release
+            );
+        }
     }
     for deb in &rootfs.report.volatile_installed {
         eprintln!("installed from the build scripts: {}", deb.display());
@@ -382,17 +413,38 @@ struct KernelImage {
     origin: String,
 }
 
-/// The lines of a build-script log that say a component was skipped (the Flashbox build
-/// scripts print `SKIPPED <name> <version>: <why and how to supply it>`). The kernel script's
-/// line is left out: `KERNEL_SOURCE_BUILD=0` is this pipeline's doing, the kernel comes from
+/// A component the build scripts skipped, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NotBuilt {
+    /// The component (`tdx-init`): the program its units run, by the Flashbox scripts'
+    /// convention.
+    component: String,
+    /// The version the scripts would have built.
+    version: String,
+    /// The scripts' line: why, and which variable supplies a prebuilt one.
+    message: String,
+}
+
+/// The components a build-script log says were skipped (the Flashbox build scripts print
+/// `SKIPPED <name> <version>: <why and how to supply it>`). The kernel script's line is left
+/// out: `KERNEL_SOURCE_BUILD=0` is this pipeline's doing, the kernel comes from
 /// kernel-builder or a Debian package.
-fn skipped_components(log: &Path) -> Result<Vec<String>> {
+fn skipped_components(log: &Path) -> Result<Vec<NotBuilt>> {
     let text =
         std::fs::read_to_string(log).with_context(|| format!("cannot read {}", log.display()))?;
     Ok(text
         .lines()
-        .filter(|line| line.contains("SKIPPED") && !line.starts_with("flashbox-kernel:"))
-        .map(str::to_owned)
+        .filter(|line| !line.starts_with("flashbox-kernel:"))
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("SKIPPED ")?;
+            let (component, rest) = rest.split_once(' ')?;
+            let (version, _) = rest.split_once(':')?;
+            Some(NotBuilt {
+                component: component.to_owned(),
+                version: version.to_owned(),
+                message: line.to_owned(),
+            })
+        })
         .collect())
 }
 

@@ -29,6 +29,10 @@ pub struct DefinitionArgs {
     /// `--environment`.
     #[arg(short = 'E', long = "environment", value_name = "NAME=VALUE")]
     pub environment: Vec<String>,
+    /// Add a tree to `ExtraTrees=`, copied into the image after the definition's own, as
+    /// mkosi's `--extra-tree` (`SOURCE[:TARGET]`; SOURCE relative to the current directory).
+    #[arg(long = "extra-tree", value_name = "SOURCE[:TARGET]")]
+    pub extra_trees: Vec<String>,
 }
 
 impl DefinitionArgs {
@@ -63,6 +67,19 @@ impl DefinitionArgs {
                 .iter()
                 .map(|assignment| Override::new("Environment", assignment)),
         );
+        for tree in &self.extra_trees {
+            let (source, target) = match tree.split_once(':') {
+                Some((source, target)) => (source, Some(target)),
+                None => (tree.as_str(), None),
+            };
+            let source = std::path::absolute(source)
+                .with_context(|| format!("cannot make {source} absolute"))?;
+            let value = match target {
+                Some(target) => format!("{}:{target}", source.display()),
+                None => source.display().to_string(),
+            };
+            overrides.push(Override::new("ExtraTrees", &value));
+        }
         Ok(LoadOptions {
             directory,
             includes,

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::{build, explain_difference, manifest, scratch};
+use support::{Boot, build, explain_difference, manifest, scratch};
 
 /// The build-tree cache of this test run (emptied by the first build).
 fn tree_cache() -> PathBuf {
@@ -35,7 +35,7 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
             "UTC",
             "C.UTF-8",
             false,
-            &["--build-tree-cache", tree_cache().to_str().unwrap()],
+            &default_image_arguments(),
         );
         assert_eq!(
             manifest(&efi)["build_tree"]["from_cache"],
@@ -46,10 +46,22 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// The default image's arguments: the per-run build-tree cache and what a boot test needs
+/// (the report unit, tdx-init).
+fn default_image_arguments() -> Vec<String> {
+    let mut arguments = vec![
+        "--build-tree-cache".to_owned(),
+        tree_cache().display().to_string(),
+    ];
+    arguments.extend(support::boot_test_arguments());
+    arguments
+}
+
 #[test]
-fn flashbox_l1_boots_to_minimal_target_and_prints_measurements() {
+fn flashbox_l1_boots_and_its_workload_runs() {
     let (efi, _) = first_build();
-    support::boot_to_minimal_target(efi, &scratch().join("console.log"));
+    let guest = support::boot_and_report(Boot::Uki(efi), &scratch().join("boot-uki"));
+    support::assert_workload_runs(&guest, &support::not_built(efi));
 }
 
 #[test]
@@ -64,21 +76,71 @@ fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
     );
     // The git-built components cannot be fetched here: the manifest says so, with the hint.
     let manifest = manifest(efi);
-    let not_built: Vec<&str> = manifest["not_built"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    for line in &not_built {
-        assert!(line.contains("SKIPPED") && line.contains("set "), "{line}");
+    let not_built = manifest["not_built"].as_array().unwrap();
+    for entry in not_built {
+        let message = entry["message"].as_str().unwrap();
+        assert!(
+            message.contains("SKIPPED") && message.contains("set "),
+            "{entry}"
+        );
+        assert!(
+            message.contains(entry["component"].as_str().unwrap()),
+            "{entry}"
+        );
     }
     if !not_built.is_empty() {
         assert!(
-            not_built.iter().any(|l| l.contains("LIGHTHOUSE_BINARY")),
+            not_built.iter().any(|e| e["component"] == "lighthouse"
+                && e["message"].as_str().unwrap().contains("LIGHTHOUSE_BINARY")),
             "{not_built:?}"
         );
     }
+    // The Debian kernel is modular: KernelModules= kept the firewall's modules and what
+    // they need, and depmod indexed them (checked with GNU cpio, not our reader).
+    let modules = &manifest["kernel_modules"][0];
+    assert_eq!(modules["filtered"], true, "{modules}");
+    let kept: Vec<&str> = modules["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert!(kept.len() < modules["total"].as_u64().unwrap() as usize);
+    let release = modules["release"].as_str().unwrap();
+    let modules_dep = String::from_utf8(initrd_member(
+        efi,
+        &format!("usr/lib/modules/{release}/modules.dep"),
+    ))
+    .unwrap();
+    for module in [
+        "nf_tables",
+        "nft_compat",
+        "nfnetlink",
+        "xt_conntrack",
+        "virtio_net",
+    ] {
+        let path = kept
+            .iter()
+            .find(|p| {
+                p.rsplit('/')
+                    .next()
+                    .unwrap()
+                    .starts_with(&format!("{module}.ko"))
+            })
+            .unwrap_or_else(|| panic!("{module} is not kept: {kept:?}"));
+        assert!(
+            modules_dep
+                .lines()
+                .any(|l| l.starts_with(&format!("{path}:"))),
+            "{path} is not in the image's modules.dep"
+        );
+        assert!(!initrd_member(efi, &format!("usr/lib/modules/{release}/{path}")).is_empty());
+    }
+    assert_eq!(
+        modules_dep.lines().count(),
+        kept.len(),
+        "modules.dep lists exactly the kept modules"
+    );
 }
 
 #[test]
@@ -94,7 +156,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         "Pacific/Kiritimati",
         "C",
         true,
-        &["--build-tree-cache", tree_cache().to_str().unwrap()],
+        &default_image_arguments(),
     );
     assert_eq!(
         manifest(&second)["build_tree"]["from_cache"],
@@ -110,36 +172,26 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
 }
 
 #[test]
-fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
-    let output = scratch().join("clouds");
-    let lock = scratch().join("flashbox-l1+gcp+azure.lock");
+fn gcp_disk_boots_and_its_workload_runs() {
+    let output = scratch().join("gcp");
+    let lock = scratch().join("flashbox-l1+gcp.lock");
     let volatile_deb = attested_tls_proxy_deb(&scratch().join("volatile-deb"));
-    let efi = build(
-        &output,
-        &lock,
-        "022",
-        "UTC",
-        "C.UTF-8",
-        false,
-        &[
-            // Another configuration, so another build tree: not worth keeping.
-            "--no-build-tree-cache",
-            "--profile",
-            "gcp",
-            "--profile",
-            "azure",
-            // A prebuilt binary for a component whose source is unreachable.
-            "-E",
-            "TDX_INIT_BINARY=/usr/bin/true",
-            // A prebuilt .deb, which the build script drops into $PACKAGEDIR and
-            // VolatilePackages= has the image's dpkg install.
-            "-E",
-            &format!("ATTESTED_TLS_PROXY_DEB={}", volatile_deb.display()),
-        ],
-    );
+    let mut arguments = vec![
+        // Another configuration, so another build tree: not worth keeping.
+        "--no-build-tree-cache".to_owned(),
+        "--profile".to_owned(),
+        "gcp".to_owned(),
+        // A prebuilt .deb, which the build script drops into $PACKAGEDIR and
+        // VolatilePackages= has the image's dpkg install.
+        "-E".to_owned(),
+        format!("ATTESTED_TLS_PROXY_DEB={}", volatile_deb.display()),
+    ];
+    // Among them a prebuilt binary for a component whose source is unreachable (tdx-init).
+    arguments.extend(support::boot_test_arguments());
+    let efi = build(&output, &lock, "022", "UTC", "C.UTF-8", false, &arguments);
     assert_eq!(
         initrd_member(&efi, "usr/bin/tdx-init"),
-        std::fs::read("/usr/bin/true").unwrap(),
+        std::fs::read(support::tdx_init_stand_in()).unwrap(),
         "the prebuilt TDX_INIT_BINARY is the image's /usr/bin/tdx-init"
     );
     assert_eq!(
@@ -157,20 +209,6 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
     );
     let name = efi.file_stem().unwrap().to_string_lossy().into_owned();
     let tarball = output.join(format!("{name}.tar.gz"));
-    let vhd = output.join(format!("{name}.vhd"));
-    let run = |program: &str, args: &[&str]| {
-        let out = Command::new(program)
-            .args(args)
-            .output()
-            .unwrap_or_else(|e| panic!("{program}: {e}"));
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{program} {args:?} failed: {text}");
-        text
-    };
     // GCP: a tar.gz holding disk.raw, which GNU tar extracts and sgdisk finds sound.
     let listing = run("tar", &["-tvzf", tarball.to_str().unwrap()]);
     assert!(listing.contains(" disk.raw"), "{listing}");
@@ -188,12 +226,32 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
     let disk = extracted.join("disk.raw");
     let verify = run("sgdisk", &["-v", disk.to_str().unwrap()]);
     assert!(verify.contains("No problems found"), "{verify}");
-    // Azure: a fixed VHD of the same disk.
+    // OVMF finds EFI/BOOT/BOOTX64.EFI on the ESP, as a GCP VM's firmware does.
+    let guest = support::boot_and_report(Boot::Disk(&disk), &output.join("boot-disk"));
+    support::assert_workload_runs(&guest, &support::not_built(&efi));
+}
+
+#[test]
+fn azure_profile_writes_a_fixed_vhd() {
+    let output = scratch().join("azure");
+    let lock = scratch().join("flashbox-l1+azure.lock");
+    let efi = build(
+        &output,
+        &lock,
+        "022",
+        "UTC",
+        "C.UTF-8",
+        false,
+        &["--no-build-tree-cache", "--profile", "azure"],
+    );
+    let name = efi.file_stem().unwrap().to_string_lossy().into_owned();
+    let vhd = output.join(format!("{name}.vhd"));
+    // Azure: a fixed VHD (a raw disk and a 512-byte footer) that qemu-img reads as vpc.
     let info = run(
         "qemu-img",
         &["info", "-f", "vpc", "--output=json", vhd.to_str().unwrap()],
     );
-    let disk_len = std::fs::metadata(&disk).unwrap().len();
+    let disk_len = std::fs::metadata(&vhd).unwrap().len() - 512;
     assert!(info.contains("\"format\": \"vpc\""), "{info}");
     assert!(
         info.contains(&format!("\"virtual-size\": {disk_len}")),
@@ -201,8 +259,24 @@ fn gcp_and_azure_profiles_produce_disks_that_debian_tools_accept() {
     );
 }
 
+/// Runs a tool we did not write; its output, or a panic with it when it fails.
+fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} {args:?} failed: {text}");
+    text
+}
+
 /// What the stand-in attested-tls-proxy package installs as `/usr/bin/attested-tls-proxy`.
-const VOLATILE_PROGRAM: &str = "#!/bin/sh\necho attested-tls-proxy stand-in\n";
+/// Like the real proxy, it keeps running.
+const VOLATILE_PROGRAM: &str = "#!/bin/sh\necho attested-tls-proxy stand-in\nexec sleep infinity\n";
 
 /// A small `attested-tls-proxy` package built by the host's `dpkg-deb` in `dir`.
 fn attested_tls_proxy_deb(dir: &Path) -> PathBuf {

@@ -9,14 +9,15 @@
 //! The series is `FLASHBOX_TEST_KERNEL_VERSION` when set (the Debian mirror must carry
 //! `linux-source-X.Y`), else the definition's `KERNEL_VERSION`. Two builds, each with an empty
 //! kernel cache of its own, in different output directories under different umask, TZ and
-//! locale: the two UKIs, and so their kernels, must be byte-identical; the first must boot to
-//! minimal.target and print the image's measurements.
+//! locale: the two UKIs, and so their kernels, must be byte-identical; the first must boot
+//! with a NIC, print the image's measurements and run its workload, as the default image's
+//! test asserts (`support::assert_workload_runs`).
 
 #![allow(clippy::print_stderr)] // build times and the kernel's digest are what this test reports
 
 mod support;
 
-use support::{boot_to_minimal_target, build, explain_difference, manifest, scratch};
+use support::{Boot, build, explain_difference, manifest, scratch};
 
 #[test]
 #[ignore = "compiles the kernel twice: tens of minutes on two cores"]
@@ -34,15 +35,16 @@ fn a_source_kernel_builds_twice_identically_and_boots() {
     ] {
         let cache = root.join(format!("kernel-cache-{name}"));
         let _ = std::fs::remove_dir_all(&cache);
-        let mut extra = vec![
-            "--kernel",
-            "source",
-            "--kernel-cache",
-            cache.to_str().unwrap(),
+        let mut extra: Vec<String> = vec![
+            "--kernel".into(),
+            "source".into(),
+            "--kernel-cache".into(),
+            cache.display().to_string(),
         ];
         if let Some(series) = &series {
-            extra.extend(["-E", series]);
+            extra.extend(["-E".into(), series.clone()]);
         }
+        extra.extend(support::boot_test_arguments());
         let efi = build(&root.join(name), &lock, umask, tz, locale, locked, &extra);
         let origin = manifest(&efi)["kernel"]["origin"].clone();
         assert!(
@@ -71,5 +73,7 @@ fn a_source_kernel_builds_twice_identically_and_boots() {
     }
     let (a, b) = (&ukis[0].1, &ukis[1].1);
     assert!(a == b, "the two UKIs differ: {}", explain_difference(a, b));
-    boot_to_minimal_target(&ukis[0].0, &root.join("console.log"));
+    let efi = &ukis[0].0;
+    let guest = support::boot_and_report(Boot::Uki(efi), &root.join("boot"));
+    support::assert_workload_runs(&guest, &support::not_built(efi));
 }

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::value::{
-    Architecture, Compression, Distribution, Feature, ManifestFormat, OutputFormat, PackageSpec,
-    Seed, Tree,
+    Architecture, Compression, Distribution, Feature, ManifestFormat, ModuleFilter, ModuleRegex,
+    OutputFormat, PackageSpec, Seed, Tree,
 };
 
 /// The complete configuration of one image after every file, profile and override was applied.
@@ -135,6 +135,12 @@ pub struct ContentSettings {
     pub bootable: Option<Feature>,
     /// `KernelCommandLine=`, one argument per item.
     pub kernel_command_line: Vec<String>,
+    /// `KernelModules=` globs and `KernelModulesInclude=` regular expressions, in the order
+    /// written (mkosi keeps both in this one list): which modules of a modular kernel stay.
+    /// Empty: all of them.
+    pub kernel_modules_include: Vec<ModuleFilter>,
+    /// `KernelModulesExclude=`: modules left out unless the include list names them.
+    pub kernel_modules_exclude: Vec<ModuleRegex>,
 }
 
 /// `[Build]`: how the build runs.

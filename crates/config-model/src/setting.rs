@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 use crate::config::ImageConfig;
-use crate::value::{Compression, PackageSpec, Tree, ValueError, split_shell_words};
+use crate::value::{Compression, ModuleFilter, PackageSpec, Tree, ValueError, split_shell_words};
 
 /// The sections of a configuration file that hold settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -338,6 +338,26 @@ pub static SETTINGS: &[SettingDef] = &[
         Split::Spaces,
         text
     )),
+    // mkosi keeps `KernelModules=` globs and the older `KernelModulesInclude=` regular
+    // expressions in one ordered list.
+    def!("KernelModules", Content, |c, v, _| list(
+        &mut c.content.kernel_modules_include,
+        v,
+        Split::Words,
+        ModuleFilter::from_glob_item
+    )),
+    def!("KernelModulesInclude", Content, |c, v, _| list(
+        &mut c.content.kernel_modules_include,
+        v,
+        Split::Words,
+        ModuleFilter::from_regex_item
+    )),
+    def!("KernelModulesExclude", Content, |c, v, _| list(
+        &mut c.content.kernel_modules_exclude,
+        v,
+        Split::Words,
+        FromStr::from_str
+    )),
     def!("Environment", Build, |c, v, cx| environment(
         &mut c.build.environment,
         v,
@@ -423,7 +443,7 @@ pub static IGNORED: &[(&str, Section)] = &[
     ("Devicetrees", Section::Content),
     ("Splash", Section::Content),
     ("MicrocodeHost", Section::Content),
-    ("KernelModules", Section::Content),
+    ("KernelModulesIncludeHost", Section::Content),
     ("KernelModulesInitrd", Section::Content),
     ("KernelInitrdModules", Section::Content),
     ("FirmwareFiles", Section::Content),

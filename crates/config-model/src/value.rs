@@ -421,19 +421,136 @@ impl fmt::Display for PackageSpec {
     }
 }
 
-impl Serialize for PackageSpec {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+/// One entry of mkosi's kernel module filter (`KernelModules=`, `KernelModulesInclude=`), in
+/// the order written: the last entry that matches a module decides whether it is kept.
+///
+/// Serialised in mkosi's own form (`nf_tables`, `-drivers/gpu/`, `re:^net/`, `default`), the
+/// form mkosi keeps in its `KernelModulesInclude` list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ModuleFilter {
+    /// A `KernelModules=` glob over module names and paths (see mkosi's manual); `-`
+    /// before it turns it into an exclusion.
+    Glob {
+        /// The glob without its `-`.
+        pattern: String,
+        /// Whether a module this glob matches is left out.
+        exclude: bool,
+    },
+    /// A `KernelModulesInclude=` regular expression, searched in the module's path below
+    /// `kernel/` (mkosi's older form).
+    Regex(ModuleRegex),
+    /// `default`: the module list of mkosi's default initrd.
+    Default,
+    /// `host`: the modules loaded on the build host.
+    Host,
+}
+
+impl ModuleFilter {
+    /// An item of `KernelModules=`: a glob, `-glob`, `default` or `host`.
+    pub fn from_glob_item(raw: &str) -> Result<Self, ValueError> {
+        let raw = raw.trim();
+        Ok(match raw {
+            "default" => Self::Default,
+            "host" => Self::Host,
+            _ => {
+                let (pattern, exclude) = match raw.strip_prefix('-') {
+                    Some(rest) => (rest, true),
+                    None => (raw, false),
+                };
+                if pattern.is_empty() {
+                    return Err(ValueError::expected("a module glob", raw));
+                }
+                Self::Glob {
+                    pattern: pattern.to_owned(),
+                    exclude,
+                }
+            }
+        })
+    }
+
+    /// An item of `KernelModulesInclude=`: a regular expression, `default` or `host`.
+    pub fn from_regex_item(raw: &str) -> Result<Self, ValueError> {
+        Ok(match raw.trim() {
+            "default" => Self::Default,
+            "host" => Self::Host,
+            regex => Self::Regex(regex.parse()?),
+        })
     }
 }
 
-impl<'de> Deserialize<'de> for PackageSpec {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+impl FromStr for ModuleFilter {
+    type Err = ValueError;
+    /// Reads the serialised form back (`re:` marks a regular expression).
+    fn from_str(raw: &str) -> Result<Self, ValueError> {
+        match raw.strip_prefix("re:") {
+            Some(regex) => Ok(Self::Regex(regex.parse()?)),
+            None => Self::from_glob_item(raw),
+        }
     }
 }
+
+impl fmt::Display for ModuleFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Glob { pattern, exclude } => {
+                write!(f, "{}{pattern}", if *exclude { "-" } else { "" })
+            }
+            Self::Regex(regex) => write!(f, "re:{}", regex.as_str()),
+            Self::Default => f.write_str("default"),
+            Self::Host => f.write_str("host"),
+        }
+    }
+}
+
+/// A regular expression of `KernelModulesInclude=`/`KernelModulesExclude=`, checked to
+/// compile when it is read (serialised as mkosi does, with `re:` before it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModuleRegex(String);
+
+impl ModuleRegex {
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ModuleRegex {
+    type Err = ValueError;
+    fn from_str(raw: &str) -> Result<Self, ValueError> {
+        let raw = raw.trim();
+        let raw = raw.strip_prefix("re:").unwrap_or(raw);
+        regex::Regex::new(raw)
+            .map_err(|e| ValueError(format!("`{raw}` is not a regular expression: {e}")))?;
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl fmt::Display for ModuleRegex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "re:{}", self.0)
+    }
+}
+
+/// Serialises through `Display` and deserialises through `FromStr`: mkosi's spelling.
+macro_rules! serde_as_string {
+    ($($name:ty),+) => {$(
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                String::deserialize(deserializer)?
+                    .parse()
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    )+};
+}
+
+serde_as_string!(PackageSpec, ModuleFilter, ModuleRegex);
 
 /// A `source:target` pair of `SkeletonTrees=`, `ExtraTrees=`, `SandboxTrees=`, `BuildSources=`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -536,6 +653,37 @@ mod tests {
         assert_eq!(Architecture::X86_64.debian_name(), Some("amd64"));
         let err = "sparc".parse::<Architecture>().unwrap_err();
         assert!(err.0.contains("x86-64"), "{err}");
+    }
+
+    #[test]
+    fn module_filters_in_mkosi_spelling() {
+        let glob = ModuleFilter::from_glob_item("nf_tables").unwrap();
+        assert_eq!(
+            glob,
+            ModuleFilter::Glob {
+                pattern: "nf_tables".into(),
+                exclude: false
+            }
+        );
+        let negative = ModuleFilter::from_glob_item("-drivers/gpu/").unwrap();
+        assert_eq!(negative.to_string(), "-drivers/gpu/");
+        let regex = ModuleFilter::from_regex_item("^net/netfilter/").unwrap();
+        assert_eq!(regex.to_string(), "re:^net/netfilter/");
+        assert_eq!(
+            ModuleFilter::from_regex_item("host"),
+            Ok(ModuleFilter::Host)
+        );
+        assert_eq!(
+            ModuleFilter::from_glob_item("default"),
+            Ok(ModuleFilter::Default)
+        );
+        for filter in [glob, negative, regex, ModuleFilter::Host] {
+            let json = serde_json::to_string(&filter).unwrap();
+            assert_eq!(serde_json::from_str::<ModuleFilter>(&json).unwrap(), filter);
+        }
+        let bad = ModuleFilter::from_regex_item("net/(").unwrap_err();
+        assert!(bad.0.contains("not a regular expression"), "{bad}");
+        assert!(ModuleFilter::from_glob_item("-").is_err());
     }
 
     #[test]

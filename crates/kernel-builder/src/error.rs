@@ -53,6 +53,14 @@ pub enum KernelError {
         /// The value.
         value: String,
     },
+    /// The configuration asks for loadable modules, but a source build puts only the
+    /// kernel image into the UKI: the image would miss every module its services load.
+    #[error(
+        "the kernel configuration enables loadable modules (CONFIG_MODULES=y), but a kernel \
+         built from source goes into the image without modules: build what the image needs \
+         in (`# CONFIG_MODULES is not set` in a fragment) or use a Debian kernel package"
+    )]
+    LoadableModules,
     /// A step of a source build failed.
     #[error("kernel build: {step} failed (log: {}): {source}", log.display())]
     Build {

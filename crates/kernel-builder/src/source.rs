@@ -291,6 +291,7 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
             "config",
             &fs::read_to_string(&config_path).map_err(io(&config_path))?,
         )?;
+        refuse_loadable_modules(&final_config)?;
         Ok(BuiltKernel {
             release: fs::read_to_string(&release_path)
                 .map_err(io(&release_path))?
@@ -377,6 +378,11 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
         &source_dir,
         strings(&["make", "olddefconfig"]),
     )?;
+    // Before the long part: a modular configuration cannot give a working image.
+    refuse_loadable_modules(&KernelConfig::parse(
+        ".config",
+        &fs::read_to_string(&config_path).map_err(io(&config_path))?,
+    )?)?;
     let version_file = host_source.join(".version");
     if version_file.exists() {
         fs::remove_file(&version_file).map_err(io(&version_file))?;
@@ -411,6 +417,14 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
     )?;
     fs::remove_dir_all(&build.scratch).map_err(io(&build.scratch))?;
     finish(false)
+}
+
+/// Fails with [`KernelError::LoadableModules`] for a configuration with `CONFIG_MODULES`.
+pub fn refuse_loadable_modules(config: &KernelConfig) -> Result<(), KernelError> {
+    match config.value("MODULES") {
+        crate::kconfig::Value::No => Ok(()),
+        _ => Err(KernelError::LoadableModules),
+    }
 }
 
 /// Stores `files` (source, name) as the cache entry `key`: written and synced under a name
@@ -458,6 +472,16 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> KernelError + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_modular_configuration_is_refused() {
+        let modular = KernelConfig::parse("c", "CONFIG_MODULES=y\n").unwrap();
+        let err = refuse_loadable_modules(&modular).unwrap_err();
+        assert!(err.to_string().contains("CONFIG_MODULES=y"), "{err}");
+        for text in ["# CONFIG_MODULES is not set\n", "CONFIG_NET=y\n"] {
+            refuse_loadable_modules(&KernelConfig::parse("c", text).unwrap()).unwrap();
+        }
+    }
 
     fn inputs() -> SourceInputs {
         SourceInputs {

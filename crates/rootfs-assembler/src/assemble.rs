@@ -8,10 +8,11 @@
 //!    [`crate::build_tree`]);
 //! 5. extra trees (`ExtraTrees=`);
 //! 6. post-installation scripts;
-//! 7. `RemovePackages=` (`dpkg --purge`) and `RemoveFiles=`, the manifest is read from dpkg's
+//! 7. the kernel module filter and `depmod` ([`crate::kernel_modules`]);
+//! 8. `RemovePackages=` (`dpkg --purge`) and `RemoveFiles=`, the manifest is read from dpkg's
 //!    database, then `CleanPackageMetadata=`;
-//! 8. finalize scripts;
-//! 9. normalisation ([`crate::normalise`]) and the tree digest ([`crate::digest`]).
+//! 9. finalize scripts, then the check that the modules step 7 kept are all still there;
+//! 10. normalisation ([`crate::normalise`]) and the tree digest ([`crate::digest`]).
 //!
 //! The root is built as `<build dir>/root.partial` and renamed to `<build dir>/root` only when
 //! everything succeeded; `manifest.json` and `tree-digest.txt` are written next to it.
@@ -31,6 +32,7 @@ use crate::install::{
     DpkgRun, InstallOptions, dpkg_environment, install_local_debs, install_packages,
     installed_packages, remove_policy_rc_d,
 };
+use crate::kernel_modules::{self, Selection};
 use crate::manifest::Manifest;
 use crate::normalise::{clean_package_metadata, normalise};
 use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
@@ -99,6 +101,8 @@ pub struct AssembleReport {
     pub volatile_installed: Vec<PathBuf>,
     /// `VolatilePackages=` entries that no `.deb` of the build scripts matched.
     pub volatile_missing: Vec<String>,
+    /// The modules kept of each modular kernel in the image.
+    pub kernel_modules: Vec<Selection>,
     /// The log of dpkg and the scripts.
     pub logs: Vec<PathBuf>,
 }
@@ -344,6 +348,9 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
     remove_policy_rc_d(root)?;
     lap(&mut report, "post-installation scripts");
 
+    report.kernel_modules = kernel_modules::apply(config, root, &layout.work)?;
+    lap(&mut report, "kernel modules");
+
     remove_packages_and_files(config, root, &layout.work, source_date_epoch)?;
     let status_path = root.join("var/lib/dpkg/status");
     let status = fs::read_to_string(&status_path).map_err(Error::io(&status_path))?;
@@ -357,6 +364,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         ScriptKind::Finalize,
         &content.finalize_scripts,
     )?;
+    kernel_modules::verify(root, &report.kernel_modules)?;
     lap(&mut report, "removals, finalize scripts");
 
     report
@@ -403,16 +411,7 @@ fn remove_packages_and_files(
     if content.remove_packages.is_empty() && content.remove_files.is_empty() {
         return Ok(());
     }
-    let sandbox = Sandbox {
-        root: root.to_path_buf(),
-        view: work.join("view"),
-        network: false,
-        binds: Vec::new(),
-    };
-    let log = work.join("logs/remove.log");
-    if let Some(dir) = log.parent() {
-        fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    }
+    let (sandbox, log) = Sandbox::over_image(root, work, "remove.log")?;
     let place = Place::Chroot { cwd: "/".into() };
     if !content.remove_packages.is_empty() {
         let mut command = SandboxCommand::new(

@@ -89,6 +89,25 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Modules the kernel module filter kept were deleted afterwards (by `RemoveFiles=` or a
+    /// finalize script) while their kernel stayed: the image would boot a modular kernel
+    /// without the modules its services load.
+    #[error(
+        "kernel {release}: {} of the {kept} modules the image keeps were removed after the \
+         module filter ran (first: {}); a finalize script or RemoveFiles= deletes what the \
+         kernel loads from /usr/lib/modules/{release}. Choose modules with KernelModules= \
+         instead (`KernelModules=-*` for none)",
+        missing.len(),
+        missing.first().map_or("", String::as_str)
+    )]
+    KernelModulesRemoved {
+        /// The kernel release.
+        release: String,
+        /// How many modules the filter kept.
+        kept: usize,
+        /// The kept modules that are gone, relative to the kernel's modules directory.
+        missing: Vec<String>,
+    },
     /// An I/O error on a file or directory.
     #[error("{}: {source}", path.display())]
     Io {

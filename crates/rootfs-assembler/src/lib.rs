@@ -25,6 +25,8 @@
 //!   holds the crate's only `unsafe`).
 //! - [`install`]: bootstrap and the target's dpkg; [`install::plan_install`] is the pure
 //!   batch plan.
+//! - [`kernel_modules`]: `KernelModules=` (mkosi's filter, the dependency closure, the
+//!   image's `depmod`) and the check that the finished image still has what it kept.
 //! - [`trees`], [`scripts`] (the environment table, `mkosi-chroot`), [`normalise`],
 //!   [`manifest`] (mkosi's JSON), [`digest`] (tree digest and differ).
 //! - [`assemble()`] runs it all in mkosi's order and returns a [`Rootfs`];
@@ -63,6 +65,7 @@ pub mod digest;
 pub mod error;
 pub mod filter;
 pub mod install;
+pub mod kernel_modules;
 pub mod manifest;
 pub mod normalise;
 pub mod root_cache;

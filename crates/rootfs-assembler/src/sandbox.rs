@@ -59,6 +59,24 @@ pub struct Sandbox {
     pub binds: Vec<Bind>,
 }
 
+impl Sandbox {
+    /// The sandbox of a command that works on the image alone (no binds, no network), with
+    /// its view in `work/view`, and the log `work/logs/<log_name>` (its directory created).
+    pub fn over_image(root: &Path, work: &Path, log_name: &str) -> Result<(Self, PathBuf), Error> {
+        let log = work.join("logs").join(log_name);
+        if let Some(dir) = log.parent() {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        }
+        let sandbox = Self {
+            root: root.to_path_buf(),
+            view: work.join("view"),
+            network: false,
+            binds: Vec::new(),
+        };
+        Ok((sandbox, log))
+    }
+}
+
 /// Where a sandboxed command runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {

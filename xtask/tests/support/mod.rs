@@ -1,6 +1,7 @@
 //! What the end-to-end tests of `cargo xtask image` share: running the pipeline under a
-//! chosen umask/TZ/locale, booting a UKI with QEMU + OVMF (TCG) until systemd reaches
-//! minimal.target and the image prints its measurements, and naming where two UKIs differ.
+//! chosen umask/TZ/locale; booting a UKI or a disk with QEMU + OVMF (TCG) and a NIC, reading
+//! what the test-only `boot-check/` tree's unit reports about the running image and
+//! asserting that its workload runs; and naming where two UKIs differ.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,7 +23,7 @@ pub fn build(
     tz: &str,
     locale: &str,
     locked: bool,
-    extra: &[&str],
+    extra: &[impl AsRef<std::ffi::OsStr>],
 ) -> PathBuf {
     let _ = std::fs::remove_dir_all(output);
     let mut command = Command::new("sh");
@@ -62,70 +63,355 @@ pub fn manifest(efi: &Path) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Boots `efi` as the kernel of QEMU + OVMF (TCG, q35, 4 GiB, one vCPU, no NIC) with the
-/// serial console in `console`, until systemd's own "Reached target minimal.target" and the
-/// image's `flashbox-measurements:` line appear (at most 10 minutes); on failure the panic
-/// shows the console's last 40 lines.
-pub fn boot_to_minimal_target(efi: &Path, console: &Path) {
-    let _ = std::fs::remove_file(console);
-    let mut qemu = Command::new("qemu-system-x86_64")
+/// The test-only extra tree whose unit reports the guest's state (`flashbox-boot-check`).
+pub fn boot_check_tree() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/boot-check")
+}
+
+/// The stand-in for tdx-init, whose source cannot be fetched here (`TDX_INIT_BINARY`).
+pub fn tdx_init_stand_in() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tdx-init-stand-in")
+}
+
+/// The build arguments every booted test image gets: the report unit and tdx-init (without
+/// it `wait-for-key` fails and nothing ordered after it, dropbear included, starts).
+pub fn boot_test_arguments() -> Vec<String> {
+    vec![
+        "--extra-tree".into(),
+        boot_check_tree().display().to_string(),
+        "-E".into(),
+        format!("TDX_INIT_BINARY={}", tdx_init_stand_in().display()),
+    ]
+}
+
+/// The components the build reported as not built (`not_built` of its manifest).
+pub fn not_built(efi: &Path) -> Vec<String> {
+    manifest(efi)["not_built"]
+        .as_array()
+        .expect("the manifest lists what was not built")
+        .iter()
+        .map(|entry| entry["component"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// What QEMU boots.
+#[derive(Debug, Clone, Copy)]
+pub enum Boot<'a> {
+    /// A UKI given as `-kernel`.
+    Uki(&'a Path),
+    /// A raw GPT disk whose ESP holds `EFI/BOOT/BOOTX64.EFI`.
+    #[allow(dead_code)] // the kernel_source test boots UKIs only
+    Disk(&'a Path),
+}
+
+/// One unit as `flashbox-boot-check` reported it.
+#[derive(Debug, Clone, Default)]
+pub struct UnitReport {
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+impl UnitReport {
+    fn get(&self, key: &str) -> &str {
+        self.fields.get(key).map_or("-", String::as_str)
+    }
+
+    /// `id active/sub result job` for reports.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:<42} {}/{} result={} restarts={} job={}",
+            self.get("id"),
+            self.get("active"),
+            self.get("sub"),
+            self.get("result"),
+            self.get("restarts"),
+            self.get("job")
+        )
+    }
+}
+
+/// What the guest reported about itself, and what the host saw of it.
+#[derive(Debug, Default)]
+pub struct GuestReport {
+    /// Every loaded unit, by id.
+    pub units: std::collections::BTreeMap<String, UnitReport>,
+    /// `iptables -S`.
+    pub iptables: Vec<String>,
+    /// Listening TCP ports.
+    pub listening: std::collections::BTreeSet<u16>,
+    /// `systemctl --failed`.
+    pub failed: Vec<String>,
+    /// The first line read from the guest's port 22 through QEMU's forward (the firewall
+    /// included), if any.
+    pub ssh_banner: Option<String>,
+    /// The console's last lines.
+    pub console_tail: String,
+}
+
+/// Boots `boot` with QEMU + OVMF (TCG, q35, 4 GiB) and a user-mode NIC that reaches nothing
+/// outside (`restrict=on`, with a forward of the guest's port 22 to a free local port), until
+/// the image printed its measurements and `flashbox-boot-check` finished its report on the
+/// second serial port (at most 15 minutes); reads the SSH banner through the forward.
+pub fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
+    std::fs::create_dir_all(dir).unwrap();
+    let console = dir.join("console.log");
+    let report = dir.join("report.log");
+    for file in [&console, &report] {
+        let _ = std::fs::remove_file(file);
+    }
+    let ssh_port = free_local_port();
+    let mut command = Command::new("qemu-system-x86_64");
+    command
         .args(["-accel", "tcg", "-machine", "q35", "-m", "4096"])
-        .args([
-            "-nographic",
-            "-monitor",
-            "none",
-            "-no-reboot",
-            "-nic",
-            "none",
-        ])
-        .args(["-bios", "/usr/share/ovmf/OVMF.fd", "-kernel"])
-        .arg(efi)
+        .args(["-nographic", "-monitor", "none", "-no-reboot"])
+        .arg("-nic")
+        .arg(format!(
+            "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22"
+        ))
+        .args(["-bios", "/usr/share/ovmf/OVMF.fd"])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
+        .arg("-serial")
+        .arg(format!("file:{}", report.display()));
+    match boot {
+        Boot::Uki(efi) => command.arg("-kernel").arg(efi),
+        Boot::Disk(disk) => command.arg("-drive").arg(format!(
+            "file={},format=raw,if=virtio,snapshot=on",
+            disk.display()
+        )),
+    };
+    let mut qemu = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .expect("qemu-system-x86_64 (Debian package qemu-system-x86) runs");
     let started = Instant::now();
-    let deadline = Duration::from_secs(600);
-    let (mut reached, mut measured) = (false, false);
-    while started.elapsed() < deadline && !(reached && measured) {
-        std::thread::sleep(Duration::from_secs(2));
-        let text = strip_ansi(&String::from_utf8_lossy(
-            &std::fs::read(console).unwrap_or_default(),
-        ));
-        // systemd's own status line, not the kernel's echo of `systemd.unit=minimal.target`.
-        reached = text
-            .lines()
-            .any(|l| l.contains("Reached target minimal.target"));
-        measured = text.lines().any(|l| l.contains("flashbox-measurements:"));
+    let deadline = Duration::from_secs(900);
+    let read = |path: &Path| {
+        strip_ansi(&String::from_utf8_lossy(
+            &std::fs::read(path).unwrap_or_default(),
+        ))
+    };
+    let (mut reported, mut measured) = (false, false);
+    while started.elapsed() < deadline && !(reported && measured) {
+        std::thread::sleep(Duration::from_secs(3));
+        reported = read(&report).contains("flashbox-check: done");
+        measured = read(&console).contains("flashbox-measurements:");
         if qemu.try_wait().unwrap().is_some() {
             break;
         }
     }
+    let ssh_banner = reported.then(|| read_banner(ssh_port)).flatten();
     let _ = qemu.kill();
     let _ = qemu.wait();
-    let text = strip_ansi(&String::from_utf8_lossy(
-        &std::fs::read(console).unwrap_or_default(),
-    ));
-    let tail: Vec<&str> = text
-        .lines()
-        .rev()
-        .take(40)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let console_text = read(&console);
+    let lines: Vec<&str> = console_text.lines().collect();
+    let console_tail = lines[lines.len().saturating_sub(40)..].join("\n");
     assert!(
-        reached && measured,
-        "after {:.0?}: minimal.target reached: {reached}, measurements printed: {measured}\nconsole tail:\n{}",
-        started.elapsed(),
-        tail.join("\n")
-    );
-    eprintln!(
-        "booted to minimal.target in {:.0?} (TCG)",
+        reported && measured,
+        "after {:.0?}: boot-check report complete: {reported}, measurements printed: \
+         {measured}\nconsole tail:\n{console_tail}",
         started.elapsed()
     );
+    eprintln!("booted and reported in {:.0?} (TCG)", started.elapsed());
+    let mut guest = parse_report(&read(&report));
+    guest.ssh_banner = ssh_banner;
+    guest.console_tail = console_tail;
+    guest
+}
+
+fn parse_report(text: &str) -> GuestReport {
+    let mut guest = GuestReport::default();
+    for line in text.lines() {
+        let Some((_, fact)) = line.trim_end_matches('\r').split_once("flashbox-check: ") else {
+            continue;
+        };
+        let (kind, rest) = fact.split_once(' ').unwrap_or((fact, ""));
+        match kind {
+            "unit" => {
+                let fields: std::collections::BTreeMap<String, String> = rest
+                    .split(' ')
+                    .filter_map(|token| token.split_once('='))
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                if let Some(id) = fields.get("id").cloned() {
+                    guest.units.insert(id, UnitReport { fields });
+                }
+            }
+            "iptables" => guest.iptables.push(rest.to_owned()),
+            "listen" => {
+                if let Some(port) = rest.strip_prefix("tcp ").and_then(|p| p.parse().ok()) {
+                    guest.listening.insert(port);
+                }
+            }
+            "failed" => guest.failed.push(rest.to_owned()),
+            _ => {}
+        }
+    }
+    guest
+}
+
+/// Asserts what a user of the image needs from its boot: the firewall unit succeeded and its
+/// rules, the mode chains included, are loaded; dropbear listens on port 22 and answers
+/// through the firewall; every unit is active, or waits as designed (for the persistent disk
+/// the searcher unlocks); and each unit that failed, restarts or did not start runs a
+/// program the build reported as not built (`not_built`), or requires such a unit. Prints
+/// every unit's state.
+pub fn assert_workload_runs(guest: &GuestReport, not_built: &[String]) {
+    let context = || {
+        format!(
+            "systemctl --failed:\n  {}\nunits:\n  {}\nconsole tail:\n{}",
+            guest.failed.join("\n  "),
+            guest
+                .units
+                .values()
+                .map(UnitReport::summary)
+                .collect::<Vec<_>>()
+                .join("\n  "),
+            guest.console_tail
+        )
+    };
+    let unit = |id: &str| {
+        guest
+            .units
+            .get(id)
+            .unwrap_or_else(|| panic!("the guest reported no {id}\n{}", context()))
+    };
+    let firewall = unit("searcher-firewall.service");
+    assert!(
+        firewall.get("active") == "active" && firewall.get("result") == "success",
+        "searcher-firewall.service did not succeed: {}\n{}",
+        firewall.summary(),
+        context()
+    );
+    for rule in [
+        "-P INPUT DROP",
+        "-N BOB_MODE_IN",
+        "-N BOB_SEARCHER_OUT",
+        "-A INPUT -j BOB_MODE_IN",
+    ] {
+        assert!(
+            guest.iptables.iter().any(|line| line == rule),
+            "iptables -S in the guest has no `{rule}`:\n{}\n{}",
+            guest.iptables.join("\n"),
+            context()
+        );
+    }
+    assert!(
+        guest.listening.contains(&22),
+        "nothing listens on port 22 (listening: {:?})\n{}",
+        guest.listening,
+        context()
+    );
+    assert_eq!(
+        unit("dropbear.service").get("sub"),
+        "running",
+        "dropbear.service\n{}",
+        context()
+    );
+    assert!(
+        guest
+            .ssh_banner
+            .as_deref()
+            .is_some_and(|b| b.starts_with("SSH-2.0-dropbear")),
+        "port 22 forwarded from the host answered {:?}, not dropbear's banner\n{}",
+        guest.ssh_banner,
+        context()
+    );
+    let disk = unit("persistent-mount.service");
+    assert!(
+        disk.get("active") == "activating" && disk.get("job") == "running",
+        "persistent-mount.service should wait for the searcher to unlock the disk: {}\n{}",
+        disk.summary(),
+        context()
+    );
+
+    // Units in trouble, then the ones a not-built component explains (directly, or
+    // through a unit they require), to a fixed point.
+    let trouble = |u: &UnitReport| -> Option<&'static str> {
+        let id = u.get("id");
+        if u.get("active") == "failed" {
+            Some("failed")
+        } else if u.get("sub") == "auto-restart"
+            || u.get("restarts").parse::<u32>().unwrap_or(0) > 0
+        {
+            Some("restarts")
+        } else if !matches!(u.get("result"), "success" | "-") {
+            Some("did not succeed")
+        } else if u.get("job") == "running"
+            && id != "persistent-mount.service"
+            && id != "flashbox-boot-check.service"
+        {
+            Some("still starting")
+        } else if u.get("wanted") == "yes"
+            && u.get("active") == "inactive"
+            && u.get("job") == "-"
+            && u.get("condition") != "no"
+        {
+            Some("did not start")
+        } else {
+            None
+        }
+    };
+    let mut explained = std::collections::BTreeSet::new();
+    loop {
+        let before = explained.len();
+        for u in guest.units.values() {
+            let program = u.get("program");
+            let name = program.rsplit('/').next().unwrap_or(program);
+            let not_built_program = u.get("exists") == "no" && not_built.iter().any(|c| c == name);
+            let requires_explained = u.get("requires").split(',').any(|r| explained.contains(r));
+            if trouble(u).is_some() && (not_built_program || requires_explained) {
+                explained.insert(u.get("id").to_owned());
+            }
+        }
+        if explained.len() == before {
+            break;
+        }
+    }
+    let unexplained: Vec<String> = guest
+        .units
+        .values()
+        .filter(|u| !explained.contains(u.get("id")))
+        .filter_map(|u| trouble(u).map(|why| format!("{} ({why})", u.summary())))
+        .collect();
+    eprintln!("units of the booted image (not built: {not_built:?}):");
+    for u in guest.units.values() {
+        let note = match (trouble(u), explained.contains(u.get("id"))) {
+            (Some(why), true) => format!("  <- {why}: not built"),
+            (Some(why), false) => format!("  <- {why}"),
+            (None, _) => String::new(),
+        };
+        eprintln!("  {}{note}", u.summary());
+    }
+    assert!(
+        unexplained.is_empty(),
+        "units in trouble that no missing component explains:\n  {}\n{}",
+        unexplained.join("\n  "),
+        context()
+    );
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+fn free_local_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// The first line the guest's SSH server sends through the forward.
+fn read_banner(port: u16) -> Option<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .ok()?;
+    let mut bytes = Vec::new();
+    let mut byte = [0u8; 1];
+    while bytes.len() < 255 && stream.read(&mut byte).ok()? == 1 && byte[0] != b'\n' {
+        bytes.push(byte[0]);
+    }
+    Some(String::from_utf8_lossy(&bytes).trim_end().to_owned())
 }
 
 /// The first differing section, and for `.initrd` the first differing cpio entry.
