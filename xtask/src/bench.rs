@@ -21,7 +21,7 @@ pub enum Bench {
     Cpio(CpioArgs),
     /// Our resolver (Packages parse + solve) against `apt-get install --simulate` on the same
     /// verified indexes, for the image request of a definition (as `image` would resolve it).
-    Resolve(ResolveArgs),
+    Resolve(Box<ResolveArgs>),
 }
 
 /// Arguments of `cargo xtask bench resolve`.
