@@ -10,8 +10,10 @@ use clap::{Args, Subcommand};
 use cpio_writer::{ArchiveOptions, Compression, DirectorySource, Owners};
 use deb_resolver::{ArchiveSpec, compare, fetch};
 
-use crate::build_config::{BuildArgs, cache};
-use crate::progress::TerminalProgress;
+use image_builder::{CacheLayout, Observer, Stage};
+
+use crate::build_config::BuildArgs;
+use crate::progress::TerminalObserver;
 use crate::summary::DefinitionArgs;
 
 /// What to benchmark.
@@ -65,25 +67,27 @@ fn resolve(args: &ResolveArgs) -> Result<()> {
              `cargo run --release -p xtask -- bench resolve`"
         );
     }
-    let build = args.build.configuration(&args.definition)?;
-    let options = args.build.resolve_options()?;
-    let spec = ArchiveSpec::from_config(&build.config, &options.archive)?;
-    let cache = cache()?;
-    let progress = TerminalProgress::default();
+    let request = args.build.request(&args.definition, None)?;
+    let observer = TerminalObserver::default();
+    let prepared = image_builder::prepare(&request, &observer)?;
+    let options = &prepared.resolve_options;
+    let spec = ArchiveSpec::from_config(&prepared.config, &options.archive)?;
+    let cache = CacheLayout::for_user()?.package_cache();
     let start = Instant::now();
+    observer.stage_started(Stage::Resolve, &[]);
     let loaded = fetch::load_archive(
         &spec,
-        &build.config.content.package_directories,
+        &prepared.config.content.package_directories,
         &cache,
         &options.fetch,
-        &progress,
+        observer.downloads(),
     );
-    progress.finish();
+    observer.finish();
     let loaded = loaded?;
     let load_time = start.elapsed();
     let scratch = std::env::temp_dir().join(format!("xtask-bench-resolve-{}", std::process::id()));
     let bench = compare::bench_resolve(
-        &build.config,
+        &prepared.config,
         &spec,
         &loaded,
         &cache,

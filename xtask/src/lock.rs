@@ -1,14 +1,14 @@
 //! `cargo xtask lock` (resolve a definition and write its lock where `cargo xtask image` reads
 //! it) and `cargo xtask why` (why a package is in the image or build overlay set).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use deb_resolver::{Lock, PackageSet, Resolution};
 
-use crate::build_config::{
-    BuildArgs, BuildConfig, LockFileArgs, cache, read_lock, write_atomically,
-};
-use crate::progress::TerminalProgress;
+use image_builder::{CacheLayout, ResolveRequest};
+
+use crate::build_config::{BuildArgs, LockFileArgs};
+use crate::progress::TerminalObserver;
 use crate::summary::DefinitionArgs;
 
 /// Arguments of `cargo xtask lock`.
@@ -40,36 +40,30 @@ pub struct WhyArgs {
     lock_file: LockFileArgs,
 }
 
-/// Resolves the build's configuration afresh (the existing lock is not reused).
-fn resolve(build: &BuildArgs, config: &BuildConfig) -> Result<Resolution> {
-    let options = build.resolve_options()?;
-    let progress = TerminalProgress::default();
-    let resolution = deb_resolver::resolve(&config.config, &options, &cache()?, &progress);
-    progress.finish();
+/// Resolves the request afresh (the existing lock is not reused), drawing downloads.
+fn resolve(request: &ResolveRequest) -> Result<Resolution> {
+    let observer = TerminalObserver::default();
+    let prepared = image_builder::prepare(request, &observer)?;
+    let resolution = image_builder::resolve_afresh(&prepared, &CacheLayout::for_user()?, &observer);
+    observer.finish();
     Ok(resolution?)
 }
 
 pub fn run_lock(args: &LockArgs) -> Result<()> {
-    let config = args.build.configuration(&args.definition)?;
-    let path = args.lock_file.path(
-        &args.definition,
-        args.build.kernel,
-        &config.options.directory,
-    );
-    let previous = match read_lock(&path) {
+    let request = args
+        .build
+        .request(&args.definition, Some(&args.lock_file))?;
+    let path = request.lock_path();
+    let previous = match image_builder::read_lock(&path) {
         Ok(previous) => previous,
         Err(error) => {
             eprintln!("warning: the previous lock is not readable, it is replaced: {error:#}");
             None
         }
     };
-    let resolution = resolve(&args.build, &config)?;
+    let resolution = resolve(&request)?;
     let lock = &resolution.lock;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    write_atomically(&path, lock.to_toml().as_bytes())?;
+    image_builder::write_lock(&path, lock)?;
 
     let image = lock.packages_in(PackageSet::Image).count();
     println!("wrote {}", path.display());
@@ -108,8 +102,10 @@ pub fn run_lock(args: &LockArgs) -> Result<()> {
 }
 
 pub fn run_why(args: &WhyArgs) -> Result<()> {
-    let config = args.build.configuration(&args.definition)?;
-    let resolution = resolve(&args.build, &config)?;
+    let request = args
+        .build
+        .request(&args.definition, Some(&args.lock_file))?;
+    let resolution = resolve(&request)?;
     let set = if args.build_set {
         PackageSet::Build
     } else {
@@ -126,18 +122,13 @@ pub fn run_why(args: &WhyArgs) -> Result<()> {
         }
     };
     print!("{why}");
-    let path = args.lock_file.path(
-        &args.definition,
-        args.build.kernel,
-        &config.options.directory,
-    );
-    note_lock_difference(&path, &resolution.lock);
+    note_lock_difference(&request.lock_path(), &resolution.lock);
     Ok(())
 }
 
 /// Says on stderr when the lock file would not build what this fresh resolution explains.
 fn note_lock_difference(path: &std::path::Path, fresh: &Lock) {
-    let differs = match read_lock(path) {
+    let differs = match image_builder::read_lock(path) {
         Ok(Some(lock)) => {
             let diff = lock.diff(fresh);
             if diff.is_empty() && lock.check_against(&fresh.request).is_empty() {

@@ -1,6 +1,7 @@
-//! Progress on the terminal, drawn by indicatif: downloads (one line with bytes, rate, files
-//! done and the current file, from deb-resolver's progress events) and long steps (the
-//! current step and its elapsed time).
+//! Progress on the terminal, drawn by indicatif: [`TerminalObserver`] hears image-builder's
+//! stages and draws downloads (one line with bytes, rate, files done and the current file,
+//! from deb-resolver's progress events) and long steps (the current step, its elapsed time
+//! and the last line of the stage's logs).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -11,11 +12,68 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deb_resolver::fetch::{Progress, TransferStats};
-use indicatif::{ProgressBar, ProgressStyle};
+use image_builder::{Observer, Stage, StageReport};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Prints each stage as it starts, a spinner for stages with logs to follow, download
+/// progress, notes and warnings, all on standard error.
+#[derive(Default)]
+pub struct TerminalObserver {
+    downloads: TerminalProgress,
+    spinner: Mutex<Option<StepSpinner>>,
+}
+
+impl TerminalObserver {
+    /// Clears whatever is still drawn.
+    pub fn finish(&self) {
+        self.downloads.finish();
+        if let Some(spinner) = self.spinner.lock().expect("spinner lock").take() {
+            spinner.finish();
+        }
+    }
+}
+
+impl Observer for TerminalObserver {
+    fn stage_started(&self, stage: Stage, logs: &[PathBuf]) {
+        eprintln!("==> {}", stage.name());
+        if matches!(stage, Stage::Resolve | Stage::Fetch) {
+            self.downloads.begin();
+        }
+        if !logs.is_empty() {
+            *self.spinner.lock().expect("spinner lock") = Some(StepSpinner::new(logs.to_vec()));
+        }
+    }
+
+    fn step(&self, _stage: Stage, text: &str) {
+        if let Some(spinner) = &*self.spinner.lock().expect("spinner lock") {
+            spinner.step(text);
+        }
+    }
+
+    fn stage_finished(&self, _report: &StageReport) {
+        self.finish();
+    }
+
+    fn stage_failed(&self, _stage: Stage) {
+        self.finish();
+    }
+
+    fn note(&self, text: &str) {
+        eprintln!("  {text}");
+    }
+
+    fn warning(&self, text: &str) {
+        eprintln!("warning: {text}");
+    }
+
+    fn downloads(&self) -> &dyn Progress {
+        &self.downloads
+    }
+}
 
 /// Renders deb-resolver's [`Progress`] events as a progress line on standard error. The bar's
 /// position is the number of bytes downloaded, so indicatif computes the rate.
-pub struct TerminalProgress {
+struct TerminalProgress {
     bar: ProgressBar,
     /// Bytes seen so far per item, to turn cumulative counts into increments.
     seen: Mutex<BTreeMap<String, u64>>,
@@ -24,15 +82,15 @@ pub struct TerminalProgress {
 }
 
 impl Default for TerminalProgress {
+    /// Hidden until [`TerminalProgress::begin`].
     fn default() -> Self {
-        let bar = ProgressBar::new_spinner();
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         bar.set_style(
             ProgressStyle::with_template(
                 "  {spinner} {bytes} downloaded, {binary_bytes_per_sec}; {msg}",
             )
             .expect("the template is valid"),
         );
-        bar.enable_steady_tick(Duration::from_millis(200));
         Self {
             bar,
             seen: Mutex::new(BTreeMap::new()),
@@ -51,9 +109,18 @@ impl TerminalProgress {
         ));
     }
 
-    /// Clears the line once the phase is over.
-    pub fn finish(&self) {
+    /// Starts drawing on standard error.
+    fn begin(&self) {
+        self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        self.bar.enable_steady_tick(Duration::from_millis(200));
+    }
+
+    /// Clears the line once the phase is over; hidden until the next `begin`.
+    fn finish(&self) {
+        self.bar.disable_steady_tick();
         self.bar.finish_and_clear();
+        self.bar.set_draw_target(ProgressDrawTarget::hidden());
+        self.bar.reset();
     }
 }
 
@@ -92,7 +159,7 @@ impl Progress for TerminalProgress {
 
 /// A spinner naming the current step of a long phase (package installation, a kernel build),
 /// how long it has run and the last line of the most recently written of its logs.
-pub struct StepSpinner {
+struct StepSpinner {
     bar: ProgressBar,
     stop: Arc<AtomicBool>,
     tail: Option<std::thread::JoinHandle<()>>,
@@ -100,7 +167,7 @@ pub struct StepSpinner {
 
 impl StepSpinner {
     /// Starts the spinner, following `logs` (which may not exist yet).
-    pub fn new(logs: Vec<PathBuf>) -> Self {
+    fn new(logs: Vec<PathBuf>) -> Self {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template("  {spinner} {prefix} ({elapsed}) {wide_msg}")
@@ -127,14 +194,14 @@ impl StepSpinner {
     }
 
     /// Shows `step`, keeping the previous step's line with its time.
-    pub fn step(&self, step: &str) {
+    fn step(&self, step: &str) {
         self.print_done();
         self.bar.reset_elapsed();
         self.bar.set_prefix(step.to_owned());
     }
 
     /// Clears the line.
-    pub fn finish(mut self) {
+    fn finish(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(tail) = self.tail.take() {
             let _ = tail.join();

@@ -1,10 +1,10 @@
 //! `cargo xtask summary`: print the resolved configuration of an image definition.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use config_model::{Host, LoadOptions, Override};
+use image_builder::Definition;
 
 use crate::workspace_root;
 
@@ -36,57 +36,48 @@ pub struct DefinitionArgs {
 }
 
 impl DefinitionArgs {
-    /// The loader options these flags describe.
-    pub fn load_options(&self) -> Result<LoadOptions> {
+    /// The definition these flags name: NAME is an image of `fixtures/` unless `-C` names
+    /// another tree; relative paths are taken from the current directory.
+    pub fn definition(&self) -> Result<Definition> {
         let directory = match (&self.directory, &self.name) {
             (Some(dir), _) => dir.clone(),
             (None, Some(_)) => workspace_root().join("fixtures"),
             (None, None) => std::env::current_dir().context("no current directory")?,
         };
-        let directory = std::path::absolute(&directory)
-            .with_context(|| format!("cannot make {} absolute", directory.display()))?;
-        let mut includes = Vec::new();
+        let directory = absolute(&directory)?;
+        let mut definition = Definition::tree(directory);
         if let Some(name) = &self.name {
-            let image = PathBuf::from("images").join(format!("{name}.conf"));
+            definition.image = Some(name.clone());
+            let file = definition
+                .directory
+                .join(definition.image_file().unwrap_or_default());
             anyhow::ensure!(
-                directory.join(&image).is_file(),
+                file.is_file(),
                 "no image named {name}: {} does not exist",
-                directory.join(&image).display()
+                file.display()
             );
-            includes.push(image);
         }
-        includes.extend(self.includes.iter().cloned());
-        let mut overrides: Vec<Override> = self
-            .profiles
-            .iter()
-            .map(|p| Override::new("Profiles", p))
-            .collect();
-        overrides.extend(self.image_id.iter().map(|id| Override::new("ImageId", id)));
-        overrides.extend(
-            self.environment
-                .iter()
-                .map(|assignment| Override::new("Environment", assignment)),
-        );
+        definition.includes.clone_from(&self.includes);
+        definition.profiles.clone_from(&self.profiles);
+        definition.image_id.clone_from(&self.image_id);
+        definition.environment.clone_from(&self.environment);
         for tree in &self.extra_trees {
             let (source, target) = match tree.split_once(':') {
                 Some((source, target)) => (source, Some(target)),
                 None => (tree.as_str(), None),
             };
-            let source = std::path::absolute(source)
-                .with_context(|| format!("cannot make {source} absolute"))?;
-            let value = match target {
-                Some(target) => format!("{}:{target}", source.display()),
-                None => source.display().to_string(),
-            };
-            overrides.push(Override::new("ExtraTrees", &value));
+            let source = absolute(Path::new(source))?.display().to_string();
+            definition.extra_trees.push(match target {
+                Some(target) => format!("{source}:{target}"),
+                None => source,
+            });
         }
-        Ok(LoadOptions {
-            directory,
-            includes,
-            overrides,
-            host: Host::detect(),
-        })
+        Ok(definition)
     }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("cannot make {} absolute", path.display()))
 }
 
 /// Arguments of `cargo xtask summary`.
@@ -103,7 +94,7 @@ pub struct SummaryArgs {
 }
 
 pub fn run(args: &SummaryArgs) -> Result<()> {
-    let options = args.image.load_options()?;
+    let options = args.image.definition()?.load_options();
     let loaded = config_model::load(&options)?;
     for diagnostic in &loaded.diagnostics {
         eprintln!("warning: {diagnostic}");

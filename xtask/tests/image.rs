@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use image_builder::manifest::TreeOrigin;
 use support::{Boot, build, explain_difference, manifest, scratch};
 
 /// The build-tree cache of this test run (emptied by the first build).
@@ -38,9 +39,9 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
             &default_image_arguments(),
         );
         assert_eq!(
-            manifest(&efi)["build_tree"]["from_cache"],
-            false,
-            "the first build assembles its build tree"
+            manifest(&efi).build_tree.map(|tree| tree.origin),
+            Some(TreeOrigin::AssembledAndCached),
+            "the first build assembles its build tree and caches it"
         );
         (efi, lock)
     })
@@ -76,37 +77,29 @@ fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
     );
     // The git-built components cannot be fetched here: the manifest says so, with the hint.
     let manifest = manifest(efi);
-    let not_built = manifest["not_built"].as_array().unwrap();
+    let not_built = &manifest.not_built;
     for entry in not_built {
-        let message = entry["message"].as_str().unwrap();
         assert!(
-            message.contains("SKIPPED") && message.contains("set "),
-            "{entry}"
+            entry.message.contains("SKIPPED") && entry.message.contains("set "),
+            "{entry:?}"
         );
-        assert!(
-            message.contains(entry["component"].as_str().unwrap()),
-            "{entry}"
-        );
+        assert!(entry.message.contains(&entry.component), "{entry:?}");
     }
     if !not_built.is_empty() {
         assert!(
-            not_built.iter().any(|e| e["component"] == "lighthouse"
-                && e["message"].as_str().unwrap().contains("LIGHTHOUSE_BINARY")),
+            not_built
+                .iter()
+                .any(|e| e.component == "lighthouse" && e.message.contains("LIGHTHOUSE_BINARY")),
             "{not_built:?}"
         );
     }
     // The Debian kernel is modular: KernelModules= kept the firewall's modules and what
     // they need, and depmod indexed them (checked with GNU cpio, not our reader).
-    let modules = &manifest["kernel_modules"][0];
-    assert_eq!(modules["filtered"], true, "{modules}");
-    let kept: Vec<&str> = modules["kept"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    assert!(kept.len() < modules["total"].as_u64().unwrap() as usize);
-    let release = modules["release"].as_str().unwrap();
+    let modules = &manifest.kernel_modules[0];
+    assert!(modules.filtered, "{modules:?}");
+    let kept = &modules.kept;
+    assert!(kept.len() < modules.total);
+    let release = &modules.release;
     let modules_dep = String::from_utf8(initrd_member(
         efi,
         &format!("usr/lib/modules/{release}/modules.dep"),
@@ -159,8 +152,8 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         &default_image_arguments(),
     );
     assert_eq!(
-        manifest(&second)["build_tree"]["from_cache"],
-        true,
+        manifest(&second).build_tree.map(|tree| tree.origin),
+        Some(TreeOrigin::Cache),
         "the second build takes the first one's build tree from the cache"
     );
     let a = std::fs::read(first).unwrap();
@@ -199,12 +192,11 @@ fn gcp_disk_boots_and_its_workload_runs() {
         VOLATILE_PROGRAM.as_bytes(),
         "the volatile package's file is in the image"
     );
-    let manifest = manifest(&efi);
-    let packages = manifest["packages"].as_array().unwrap();
+    let packages = manifest(&efi).packages;
     assert!(
         packages
             .iter()
-            .any(|p| p["name"] == "attested-tls-proxy" && p["version"] == "1.0-e2e"),
+            .any(|p| p.name == "attested-tls-proxy" && p.version == "1.0-e2e"),
         "dpkg in the image lists the volatile package: {packages:?}"
     );
     let name = efi.file_stem().unwrap().to_string_lossy().into_owned();

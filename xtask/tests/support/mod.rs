@@ -4,6 +4,8 @@
 //! asserting that its workload runs; and naming where two UKIs differ.
 
 use std::path::{Path, PathBuf};
+
+use image_builder::Manifest;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -57,9 +59,9 @@ pub fn build(
 }
 
 /// The JSON manifest written next to the UKI `efi`.
-pub fn manifest(efi: &Path) -> serde_json::Value {
+pub fn manifest(efi: &Path) -> Manifest {
     let path = efi.with_extension("manifest");
-    serde_json::from_slice(&std::fs::read(&path).unwrap())
+    Manifest::from_json(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -86,11 +88,10 @@ pub fn boot_test_arguments() -> Vec<String> {
 
 /// The components the build reported as not built (`not_built` of its manifest).
 pub fn not_built(efi: &Path) -> Vec<String> {
-    manifest(efi)["not_built"]
-        .as_array()
-        .expect("the manifest lists what was not built")
-        .iter()
-        .map(|entry| entry["component"].as_str().unwrap().to_owned())
+    manifest(efi)
+        .not_built
+        .into_iter()
+        .map(|entry| entry.component)
         .collect()
 }
 

@@ -1,0 +1,498 @@
+//! [`build`]: the pipeline, stage by stage, each a call into one crate.
+//!
+//! config-model -> deb-resolver (lock, fetch) -> rootfs-assembler (build tree, build scripts,
+//! image root) -> kernel-builder -> cpio-writer -> uki-stitcher -> repart-gpt -> manifest.
+//! Outputs are written under temporary names and renamed when complete (each crate's writer
+//! does that); the manifest is written last, so a manifest names files that exist.
+
+use std::path::{Path, PathBuf};
+
+use deb_resolver::fetch::{self, FetchSources};
+use deb_resolver::lock::PackageSet;
+use deb_resolver::resolve::{LockOutcome, resolve_with_lock};
+use deb_resolver::{ArchiveSpec, Lock, VerifiedDeb};
+use rootfs_assembler::{
+    AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
+    Rootfs,
+};
+use sha2::{Digest, Sha256};
+
+use crate::disks;
+use crate::error::Error;
+use crate::kernel::{self, KernelImage};
+use crate::manifest::{
+    Artifact, BUILDER_MANIFEST_VERSION, BuildTreeRecord, KernelModules, KernelRecord, LockRecord,
+    Manifest, TreeOrigin,
+};
+use crate::prepare::{Prepared, prepare, read_lock, write_lock};
+use crate::request::{BuildRequest, KernelChoice};
+use crate::skipped::skipped_components;
+use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
+
+/// What a build made.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    /// The UKI.
+    pub uki: PathBuf,
+    /// The manifest, next to the UKI.
+    pub manifest_path: PathBuf,
+    /// The manifest's contents.
+    pub manifest: Manifest,
+    /// The disks of the cloud profiles (GCP tar.gz, Azure VHD).
+    pub disks: Vec<PathBuf>,
+    /// The lock file, and whether this build wrote it.
+    pub lock: LockUse,
+    /// The source-built kernel, with its report of requests `olddefconfig` overrode.
+    pub source_kernel: Option<kernel_builder::source::BuiltKernel>,
+    /// `.deb` files of the build scripts that `VolatilePackages=` installed.
+    pub volatile_installed: Vec<PathBuf>,
+    /// Where the logs of the build stay (`.work-<name>/` in the output directory).
+    pub work_dir: PathBuf,
+    /// Every stage that ran, in order, with its time.
+    pub stages: Vec<StageReport>,
+    /// Things the user should look at (the image is complete).
+    pub warnings: Vec<String>,
+}
+
+/// How a build used its lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockUse {
+    /// The lock file matched the definition and was used as it is.
+    UpToDate(PathBuf),
+    /// The definition was resolved again and the lock file written; why the old one was not
+    /// used (empty when there was none).
+    Written {
+        /// The lock file.
+        path: PathBuf,
+        /// Why the previous lock was stale.
+        stale: Vec<String>,
+    },
+}
+
+/// Builds the image `request` describes. Needs root (the image's own dpkg runs in a mount
+/// namespace). Progress goes to `observer`; the result says what was made.
+pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltImage, Error> {
+    rootfs_assembler::require_root("building an image").map_err(|source| Error::Rootfs {
+        stage: Stage::Configure,
+        source,
+    })?;
+    let mut stages = StageRunner::new(observer);
+    let (prepared, source_date_epoch) = stages.run(Stage::Configure, &[], |observer| {
+        let prepared = prepare(&request.resolve, observer)?;
+        let (epoch, _) =
+            rootfs_assembler::assemble::checked_inputs(&prepared.config).map_err(|source| {
+                Error::Rootfs {
+                    stage: Stage::Configure,
+                    source,
+                }
+            })?;
+        let detail = format!("{} files read", prepared.files_read);
+        Ok(((prepared, epoch), detail))
+    })?;
+    let config = &prepared.config;
+    let name = image_name(config);
+    std::fs::create_dir_all(&request.output_dir).map_err(Error::io(&request.output_dir))?;
+    let output_dir = request
+        .output_dir
+        .canonicalize()
+        .map_err(Error::io(&request.output_dir))?;
+
+    let lock_path = request.resolve.lock_path();
+    let (lock, lock_use) = stages.run(Stage::Resolve, &[], |observer| {
+        lock_for(request, &prepared, &lock_path, observer)
+    })?;
+
+    let debs = stages.run(Stage::Fetch, &[], |observer| {
+        let archive = |source| Error::Archive {
+            stage: Stage::Fetch,
+            source,
+        };
+        let spec =
+            ArchiveSpec::from_config(config, &prepared.resolve_options.archive).map_err(archive)?;
+        let sources = FetchSources::new(&spec, &config.content.package_directories);
+        let debs = fetch::fetch(
+            &lock,
+            &sources,
+            &request.caches.package_cache(),
+            &prepared.resolve_options.fetch,
+            observer.downloads(),
+        )
+        .map_err(archive)?;
+        let bytes: u64 = debs.iter().map(|d| d.size).sum();
+        let detail = format!("{} packages, {}", debs.len(), human_bytes(bytes));
+        Ok((debs, detail))
+    })?;
+
+    let work_dir = output_dir.join(format!(".work-{name}"));
+    if work_dir.exists() {
+        std::fs::remove_dir_all(&work_dir).map_err(Error::io(&work_dir))?;
+    }
+    let src_dir = &request.resolve.definition.directory;
+    let source_kernel = request.resolve.kernel == KernelChoice::Source;
+    let rootfs_error = |stage| move |source| Error::Rootfs { stage, source };
+
+    let build_tree = if source_kernel || !config.content.build_scripts.is_empty() {
+        let packages = locked_debs(&debs, PackageSet::Build);
+        let tree_dir = work_dir.join("build-tree");
+        let logs = BuildLayout::new(&tree_dir).logs();
+        Some(stages.run(Stage::BuildTree, &logs, |observer| {
+            observer.step(Stage::BuildTree, &format!("{} packages", packages.len()));
+            let cache = request.caches.build_trees.as_ref().map(RootCache::new);
+            let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
+                config,
+                packages: &packages,
+                build_dir: tree_dir.clone(),
+                src_dir: src_dir.clone(),
+                invoking_user: (0, 0),
+                cache: cache.as_ref(),
+            })
+            .map_err(rootfs_error(Stage::BuildTree))?;
+            let origin = match (&tree.key, tree_origin(&tree)) {
+                (Some(key), TreeOrigin::Cache) => {
+                    format!(", copied from the cache ({})", &key.as_str()[..12])
+                }
+                (_, TreeOrigin::AssembledAndCached) => ", assembled and cached".to_owned(),
+                _ => String::new(),
+            };
+            Ok((tree, format!("{} packages{origin}", packages.len())))
+        })?)
+    } else {
+        None
+    };
+
+    // The kernel first: build scripts may change the tree they run in.
+    let built_kernel = match (&build_tree, source_kernel) {
+        (Some(tree), true) => {
+            let logs = [kernel::kernel_log(&work_dir)];
+            Some(stages.run(Stage::KernelBuild, &logs, |observer| {
+                let job = kernel::SourceKernel {
+                    config,
+                    src_dir,
+                    tree,
+                    lock: &lock,
+                    work_dir: &work_dir,
+                    cache: &request.caches.kernels,
+                    source_date_epoch,
+                };
+                let built = kernel::build_from_source(&job, observer)?;
+                let detail = format!(
+                    "{}{}, {} requests overridden",
+                    built.release,
+                    if built.cached { " (cached)" } else { "" },
+                    built.unmet.len()
+                );
+                Ok((built, detail))
+            })?)
+        }
+        _ => None,
+    };
+
+    let (build_outputs, not_built) = match &build_tree {
+        Some(tree) if !config.content.build_scripts.is_empty() => {
+            stages.run(Stage::BuildScripts, &[], |_| {
+                let outputs = tree
+                    .run_build_scripts(config)
+                    .map_err(rootfs_error(Stage::BuildScripts))?;
+                let log = std::fs::read_to_string(&outputs.log).map_err(Error::io(&outputs.log))?;
+                let not_built = skipped_components(&log);
+                let detail = format!(
+                    "{} scripts, {} skipped (log: {})",
+                    config.content.build_scripts.len(),
+                    not_built.len(),
+                    outputs.log.display()
+                );
+                Ok(((BuildOutputs::Built(outputs), not_built), detail))
+            })?
+        }
+        _ => (BuildOutputs::Refuse, Vec::new()),
+    };
+
+    let packages = locked_debs(&debs, PackageSet::Image);
+    let rootfs = stages.run(
+        Stage::Assemble,
+        &BuildLayout::new(&work_dir).logs(),
+        |observer| {
+            observer.step(
+                Stage::Assemble,
+                &format!("{} packages, then the scripts", packages.len()),
+            );
+            let rootfs = rootfs_assembler::assemble(&AssembleOptions {
+                config,
+                packages: &packages,
+                build_dir: work_dir.clone(),
+                src_dir: src_dir.clone(),
+                build_outputs,
+                invoking_user: (0, 0),
+            })
+            .map_err(rootfs_error(Stage::Assemble))?;
+            let detail = format!(
+                "{} packages, {} entries, {}",
+                rootfs.manifest.packages.len(),
+                rootfs.digest.entries.len(),
+                human_bytes(rootfs.digest.total_size)
+            );
+            Ok((rootfs, detail))
+        },
+    )?;
+
+    let kernel = match (&built_kernel, &request.resolve.kernel) {
+        (Some(built), _) => KernelImage::from(built),
+        (None, choice) => stages.run(Stage::Kernel, &[], |_| {
+            let package = match choice {
+                KernelChoice::Package(package) => package.as_str(),
+                KernelChoice::Source => "the build tree",
+            };
+            let kernel = kernel::installed(&rootfs.root, package)?;
+            let modules = rootfs
+                .report
+                .kernel_modules
+                .iter()
+                .find(|m| m.release == kernel.release)
+                .map_or_else(
+                    || ", no loadable modules".to_owned(),
+                    |m| format!(", {} of {} modules kept", m.kept.len(), m.total),
+                );
+            let detail = format!("{} from {package}{modules}", kernel.release);
+            Ok((kernel, detail))
+        })?,
+    };
+
+    let initrd_path = work_dir.join("initrd.cpio.zst");
+    stages.run(Stage::Initrd, &[], |_| {
+        let level = config
+            .output
+            .compress_level
+            .map_or(3, |l| i32::try_from(l).unwrap_or(19));
+        let written = cpio_writer::write_archive_file(
+            cpio_writer::DirectorySource::new(&rootfs.root),
+            &cpio_writer::ArchiveOptions {
+                source_date_epoch,
+                owners: cpio_writer::Owners::AsRecorded,
+                compression: cpio_writer::Compression::Zstd { level },
+            },
+            &initrd_path,
+        )
+        .map_err(Error::Initrd)?;
+        let detail = format!(
+            "{} entries, {} (zstd -{level})",
+            written.members,
+            human_bytes(written.output_bytes)
+        );
+        Ok(((), detail))
+    })?;
+
+    let uki_path = output_dir.join(format!("{name}.efi"));
+    stages.run(Stage::Uki, &[], |_| {
+        let detail = stitch_uki(config, &rootfs, &kernel, &initrd_path, &uki_path)?;
+        Ok(((), detail))
+    })?;
+
+    let disks = stages.run(Stage::Disks, &[], |_| {
+        disks::write(config, &uki_path, &output_dir, &name, source_date_epoch)
+    })?;
+
+    let mut warnings = Vec::new();
+    for modules in &rootfs.report.kernel_modules {
+        for missing in &modules.missing_dependencies {
+            warnings.push(format!(
+                "kernel {}: module dependency {missing} is neither a module nor built in",
+                modules.release
+            ));
+        }
+    }
+    let manifest_path = output_dir.join(format!("{name}.manifest"));
+    let manifest = stages.run(Stage::Manifest, &[], |_| {
+        let artifacts = std::iter::once(&uki_path)
+            .chain(&disks)
+            .map(|path| artifact(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let manifest = Manifest {
+            manifest_version: rootfs.manifest.manifest_version,
+            builder_manifest_version: BUILDER_MANIFEST_VERSION,
+            config: rootfs.manifest.config.clone(),
+            packages: rootfs.manifest.packages.clone(),
+            rootfs_tree_sha256: rootfs.digest.sha256.clone(),
+            kernel: KernelRecord {
+                release: kernel.release.clone(),
+                origin: kernel.origin.clone(),
+            },
+            lock: LockRecord {
+                path: lock_path.clone(),
+                request_sha256: lock.request.hash.to_string(),
+            },
+            artifacts,
+            build_tree: build_tree.as_ref().map(|tree| BuildTreeRecord {
+                cache_key: tree.key.as_ref().map(ToString::to_string),
+                origin: tree_origin(tree),
+            }),
+            not_built: not_built.clone(),
+            kernel_modules: rootfs
+                .report
+                .kernel_modules
+                .iter()
+                .map(KernelModules::from)
+                .collect(),
+            volatile_packages_missing: rootfs.report.volatile_missing.clone(),
+        };
+        crate::publish::write_file(&manifest_path, manifest.to_json().as_bytes())?;
+        Ok((manifest, format!("{} artifacts", disks.len() + 1)))
+    })?;
+
+    // The trees are big (a few GB) and done with; the logs stay for reading.
+    let mut trees = vec![rootfs.root.clone(), initrd_path];
+    trees.extend(build_tree.as_ref().map(|tree| tree.root.clone()));
+    if let Err(error) = remove_work_trees(&trees) {
+        warnings.push(format!(
+            "the image is complete, but a work tree could not be removed: {error}"
+        ));
+    }
+    Ok(BuiltImage {
+        uki: uki_path,
+        manifest_path,
+        manifest,
+        disks,
+        lock: lock_use,
+        source_kernel: built_kernel,
+        volatile_installed: rootfs.report.volatile_installed.clone(),
+        work_dir,
+        stages: stages.reports,
+        warnings,
+    })
+}
+
+/// The lock to build from: the lock file when it matches the definition, else a fresh
+/// resolution written to it (unless the request says the lock must not change).
+fn lock_for(
+    request: &BuildRequest,
+    prepared: &Prepared,
+    lock_path: &Path,
+    observer: &dyn Observer,
+) -> Result<((Lock, LockUse), String), Error> {
+    let existing = read_lock(lock_path)?;
+    let LockOutcome {
+        lock,
+        stale,
+        resolved,
+    } = resolve_with_lock(
+        &prepared.config,
+        &prepared.resolve_options,
+        existing.as_ref(),
+        request.lock_mode,
+        &request.caches.package_cache(),
+        observer.downloads(),
+    )
+    .map_err(|source| Error::Archive {
+        stage: Stage::Resolve,
+        source,
+    })?;
+    if !resolved {
+        let used = LockUse::UpToDate(lock_path.to_owned());
+        return Ok(((lock, used), "lock up to date".to_owned()));
+    }
+    write_lock(lock_path, &lock)?;
+    let detail = format!("resolved; lock written ({})", stale.join("; "));
+    let used = LockUse::Written {
+        path: lock_path.to_owned(),
+        stale,
+    };
+    Ok(((lock, used), detail))
+}
+
+/// The verified `.deb` files of `set` (the build set includes the image set).
+fn locked_debs(debs: &[VerifiedDeb], set: PackageSet) -> Vec<LockedDeb> {
+    debs.iter()
+        .filter(|d| set == PackageSet::Build || d.set == PackageSet::Image)
+        .map(|d| LockedDeb {
+            name: d.name.clone(),
+            version: d.version.clone(),
+            architecture: d.architecture.clone(),
+            path: d.path.clone(),
+        })
+        .collect()
+}
+
+fn tree_origin(tree: &BuildTree) -> TreeOrigin {
+    match (&tree.key, tree.from_cache) {
+        (Some(_), true) => TreeOrigin::Cache,
+        (Some(_), false) => TreeOrigin::AssembledAndCached,
+        (None, _) => TreeOrigin::Assembled,
+    }
+}
+
+/// Stitches the UKI from the image's own stub, os-release and the kernel; a stub without
+/// room for the SBAT line keeps its own. Returns the stage's detail.
+fn stitch_uki(
+    config: &config_model::ImageConfig,
+    rootfs: &Rootfs,
+    kernel: &KernelImage,
+    initrd_path: &Path,
+    uki_path: &Path,
+) -> Result<String, Error> {
+    let read = |path: &Path| std::fs::read(path).map_err(Error::io(path));
+    let stub = read(&rootfs.root.join(STUB_PATH))?;
+    let linux = read(&kernel.path)?;
+    let initrd = read(initrd_path)?;
+    let os_release_path = rootfs.root.join("usr/lib/os-release");
+    let os_release = String::from_utf8(read(&os_release_path)?).map_err(|_| Error::NotUtf8 {
+        path: os_release_path.clone(),
+    })?;
+    let mut inputs = uki_stitcher::UkiInputs {
+        stub: &stub,
+        linux: &linux,
+        initrds: vec![&initrd],
+        cmdline: Some(config.content.kernel_command_line.join(" ")),
+        os_release: Some(uki_stitcher::OsRelease::parse(&os_release).map_err(Error::Uki)?),
+        uname: Some(uki_stitcher::Uname::new(&kernel.release).map_err(Error::Uki)?),
+        sbat: uki_stitcher::Sbat::uki_default(),
+        splash: None,
+        devicetree: None,
+    };
+    let mut detail = String::new();
+    if let Err(uki_stitcher::Error::SbatDoesNotFit { .. }) = uki_stitcher::plan(&inputs) {
+        inputs.sbat = uki_stitcher::Sbat::none();
+        detail = "stub has no room for our SBAT line; ".to_owned();
+    }
+    uki_stitcher::write_uki_file(&inputs, uki_path).map_err(Error::Uki)?;
+    let size = std::fs::metadata(uki_path)
+        .map_err(Error::io(uki_path))?
+        .len();
+    Ok(format!("{detail}{}", human_bytes(size)))
+}
+
+/// Where systemd-boot-efi puts systemd-stub in the image.
+const STUB_PATH: &str = "usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+
+/// `<ImageId>_<ImageVersion>`, as mkosi names outputs.
+pub fn image_name(config: &config_model::ImageConfig) -> String {
+    let id = config.output.image_id.as_deref().unwrap_or("image");
+    match &config.output.image_version {
+        Some(version) => format!("{id}_{version}"),
+        None => id.to_owned(),
+    }
+}
+
+fn artifact(path: &Path) -> Result<Artifact, Error> {
+    let mut file = std::fs::File::open(path).map_err(Error::io(path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(Error::io(path))?;
+    Ok(Artifact {
+        path: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256: format!("{:x}", hasher.finalize()),
+    })
+}
+
+/// Removes the directories and files in `paths` that exist.
+fn remove_work_trees(paths: &[PathBuf]) -> Result<(), Error> {
+    for path in paths {
+        let removed = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(_) => continue,
+        };
+        removed.map_err(Error::io(path))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! The configuration a build resolves: the definition as loaded, plus what the kernel choice
+//! adds, and the resolver options. [`crate::build`], a fresh resolution and a `why` query all
+//! start here, so the same request always gives the same lock.
+
+use std::path::Path;
+
+use config_model::ImageConfig;
+use deb_resolver::fetch::{self, FetchOptions};
+use deb_resolver::resolve::ResolveOptions;
+use deb_resolver::{ArchiveOptions, BaseSet, Lock, Resolution};
+
+use crate::error::Error;
+use crate::layout::CacheLayout;
+use crate::request::{KernelChoice, ResolveRequest};
+use crate::stage::{Observer, Stage};
+
+/// The environment variable that tells a tree's own kernel build script to stand down: this
+/// pipeline provides the kernel (a Debian package, or kernel-builder's source build).
+pub const KERNEL_SOURCE_BUILD_VARIABLE: &str = "KERNEL_SOURCE_BUILD";
+
+/// A definition ready to resolve.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The configuration as a build uses it: the kernel package added (or the kernel source
+    /// packages added to the build packages), `KERNEL_SOURCE_BUILD=0`, and `Snapshot=`
+    /// cleared when it is not followed.
+    pub config: ImageConfig,
+    /// How many files the loader read.
+    pub files_read: usize,
+    /// The resolver's options: the archive, the time for `Valid-Until`, the base set.
+    pub resolve_options: ResolveOptions,
+}
+
+/// Loads the definition of `request` as a build uses it; diagnostics go to the observer as
+/// warnings.
+pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prepared, Error> {
+    let mut options = request.definition.load_options();
+    if let KernelChoice::Package(package) = &request.kernel {
+        options
+            .overrides
+            .push(config_model::Override::new("Packages", package));
+    }
+    let loaded = config_model::load(&options).map_err(Error::Definition)?;
+    for diagnostic in &loaded.diagnostics {
+        observer.warning(&diagnostic.to_string());
+    }
+    let mut config = loaded.config;
+    config
+        .build
+        .environment
+        .insert(KERNEL_SOURCE_BUILD_VARIABLE.into(), "0".into());
+    if request.kernel == KernelChoice::Source {
+        let series =
+            kernel_builder::source::series(&config.build.environment).map_err(|source| {
+                Error::Kernel {
+                    stage: Stage::Configure,
+                    source,
+                }
+            })?;
+        observer.note(&format!(
+            "kernel: linux-source-{series} from KERNEL_VERSION (another series: \
+             KERNEL_VERSION=X.Y in the environment)"
+        ));
+        for package in kernel_builder::source::required_packages(&series) {
+            let spec = package
+                .parse()
+                .map_err(|source| Error::AddedPackage { package, source })?;
+            config.content.build_packages.push(spec);
+        }
+    }
+    if let (Some(snapshot), None) = (&config.distribution.snapshot, &request.archive.snapshot_url) {
+        observer.warning(&format!(
+            "Snapshot={snapshot} is not followed (no snapshot URL template given): packages come \
+             from the mirror, and the lock file pins every one of them"
+        ));
+        config.distribution.snapshot = None;
+    }
+    let host_mirror =
+        fetch::host_apt_mirror(&request.archive.apt_root).map_err(|source| Error::Archive {
+            stage: Stage::Configure,
+            source,
+        })?;
+    Ok(Prepared {
+        files_read: config.files_read.len(),
+        config,
+        resolve_options: ResolveOptions {
+            archive: ArchiveOptions {
+                host_mirror,
+                snapshot_url_template: request.archive.snapshot_url.clone(),
+                ..ArchiveOptions::default()
+            },
+            fetch: FetchOptions::at(unix_now()),
+            base: BaseSet::Essential,
+        },
+    })
+}
+
+/// Resolves `prepared` afresh (no lock is reused), reading the archive through the package
+/// cache.
+pub fn resolve_afresh(
+    prepared: &Prepared,
+    caches: &CacheLayout,
+    observer: &dyn Observer,
+) -> Result<Resolution, Error> {
+    deb_resolver::resolve(
+        &prepared.config,
+        &prepared.resolve_options,
+        &caches.package_cache(),
+        observer.downloads(),
+    )
+    .map_err(|source| Error::Archive {
+        stage: Stage::Resolve,
+        source,
+    })
+}
+
+/// The lock at `path`, or `None` when there is none.
+pub fn read_lock(path: &Path) -> Result<Option<Lock>, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Lock::from_toml(&text)
+            .map(Some)
+            .map_err(|source| Error::LockFile {
+                path: path.to_owned(),
+                source,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path)(e)),
+    }
+}
+
+/// Writes `lock` to `path` (its directory created), complete or not at all.
+pub fn write_lock(path: &Path, lock: &Lock) -> Result<(), Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    crate::publish::write_file(path, lock.to_toml().as_bytes())
+}
+
+/// Unix seconds now: only `Valid-Until` of a Release file is checked against it.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
