@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Task {
     /// Install what the tests need (when missing), then run fmt, clippy, cargo-deny and every test.
-    Test,
+    Test(test::TestArgs),
     /// Build an image: resolve, fetch, assemble, kernel, initrd, UKI (and disks for gcp/azure).
     Image(image::ImageArgs),
     /// Resolve an image definition afresh and write its lock file where `image` reads it.
@@ -76,7 +76,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(task: Task) -> Result<()> {
     match task {
-        Task::Test => test::run(),
+        Task::Test(args) => test::run(&args),
         Task::Image(args) => image::run(&args),
         Task::Lock(args) => lock::run_lock(&args),
         Task::Why(args) => lock::run_why(&args),

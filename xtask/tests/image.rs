@@ -59,6 +59,7 @@ fn default_image_arguments() -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn flashbox_l1_boots_and_its_workload_runs() {
     let (efi, _) = first_build();
     let guest = support::boot_and_report(Boot::Uki(efi), &scratch().join("boot-uki"));
@@ -66,6 +67,7 @@ fn flashbox_l1_boots_and_its_workload_runs() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
     let (efi, _) = first_build();
     // searchersh.c is compiled by the fixture's build script with the build tree's gcc.
@@ -137,6 +139,7 @@ fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_second_build_elsewhere_gives_the_same_uki() {
     let (first, lock) = first_build();
     // The image root is assembled afresh under the other umask/TZ/locale; the build tree is
@@ -165,6 +168,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn gcp_disk_boots_and_its_workload_runs() {
     let output = scratch().join("gcp");
     let lock = scratch().join("flashbox-l1+gcp.lock");
@@ -224,6 +228,7 @@ fn gcp_disk_boots_and_its_workload_runs() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn azure_profile_writes_a_fixed_vhd() {
     let output = scratch().join("azure");
     let lock = scratch().join("flashbox-l1+azure.lock");

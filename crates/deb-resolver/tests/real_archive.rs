@@ -6,8 +6,12 @@
 //! apt runs with its own configuration and state directories over a `file:` copy of exactly
 //! the indexes this crate verified (the signed `InRelease` files as served and the
 //! uncompressed `Packages` files), with an empty dpkg status, `Install-Recommends=false` and
-//! the archive keyring; so both resolvers see the same bytes. Set `DEB_RESOLVER_OFFLINE=1` to
-//! skip (the test says so on stderr).
+//! the archive keyring; so both resolvers see the same bytes. The tests need the mirror and
+//! fail when it cannot be reached.
+//!
+//! apt is never told our answer: each side resolves the same request on its own, and every
+//! known difference is listed with its reason ([`EXPLAINED`], [`APT_CANNOT_RESOLVE`]) and
+//! checked to still be one.
 //!
 //! It also measures, with [`deb_resolver::compare::bench_resolve`] (as `cargo xtask bench
 //! resolve` does): `Packages` parse throughput, solve time, and the ratio to `apt-get install
@@ -20,7 +24,8 @@ mod common;
 
 use std::time::Instant;
 
-use common::{Apt, cache, load, offline};
+use common::{Apt, cache, load};
+use config_model::value::PackagePin;
 use deb_resolver::compare::{
     apt_request, base_packages, bench_resolve, cached_indexes, differences, versions,
 };
@@ -30,11 +35,21 @@ use deb_resolver::{BaseSet, PackageSet};
 /// agree exactly on the Flashbox L1 lists.
 const EXPLAINED: &[(&str, &str)] = &[];
 
+/// Requests bookworm's apt (2.6) cannot resolve at all, with the reason, and the word its
+/// failure names. A `name/suite` request is kept to its suite by apt's
+/// `SetCandidateRelease`, but the dependencies that must come from the same suite are not:
+/// `rustc/trixie-backports` needs `libstd-rust-dev (= <the backports version>)`, which apt
+/// then looks for in trixie and fails. This resolver follows the request as meant (the
+/// dependency switches suite). The test checks that apt still fails this way (so the entry
+/// is dropped when apt learns it), then compares both on the request without the pinned
+/// packages.
+const APT_CANNOT_RESOLVE: (&str, &str) = (
+    "Depends",
+    "apt 2.6 does not carry a /suite pin to the dependencies that need the same suite",
+);
+
 #[test]
 fn flashbox_l1_matches_apt_on_the_same_indexes() {
-    if offline() {
-        return;
-    }
     let test_start = Instant::now();
     if cfg!(debug_assertions) {
         eprintln!(
@@ -71,46 +86,60 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
     let indexes = cached_indexes(&loaded.archive, &cache()).unwrap();
     mirror.set_installed(&indexes, &image).unwrap();
     let build_specs = &config.content.build_packages;
-    let mut build_request = apt_request(universe, &[], build_specs);
-    let (apt_build, apt_build_time) = match mirror.simulate(&build_request, false) {
-        Ok(simulation) => (simulation.selected, simulation.elapsed),
+    let (build_compared, apt_build, apt_build_time) = match mirror
+        .simulate(&apt_request(universe, &[], build_specs), false)
+    {
+        Ok(simulation) => (build.clone(), simulation.selected, simulation.elapsed),
         Err(failure) => {
-            // apt 2.6 (bookworm's) does not carry `/trixie-backports` over to dependencies
-            // that need it (its SetCandidateRelease leaves rustc's `libstd-rust-dev (= <bpo>)`
-            // unsatisfied and the request fails). This resolver switches them, as the
-            // request means; to compare the rest of the selection, apt is told the same
-            // switched versions explicitly.
-            eprintln!(
-                "explained: apt alone cannot resolve the build request: {}",
-                failure
-                    .to_string()
-                    .lines()
-                    .filter(|l| l.contains("Depends"))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
-            let requested: Vec<&str> = build_specs.iter().map(|s| s.name.as_str()).collect();
-            for (id, package) in resolution
-                .build
-                .packages
+            // The known failure, and only it; then both resolve the request without the
+            // suite-pinned packages.
+            let (word, why) = APT_CANNOT_RESOLVE;
+            let pinned: Vec<&str> = build_specs
                 .iter()
-                .map(|&id| (id, universe.package(id)))
-            {
-                let name = universe.name(package.name);
-                let suite = &universe.origin_of(id).suite;
-                if universe.origin_of(id).priority < 500 && !requested.contains(&name) {
-                    eprintln!("explained: naming switched dependency {name}/{suite} for apt");
-                    build_request.push(format!("{name}/{suite}"));
-                }
-            }
-            simulate(&build_request)
+                .filter(|spec| matches!(spec.pin, Some(PackagePin::Suite(_))))
+                .map(|spec| spec.name.as_str())
+                .collect();
+            assert!(
+                !pinned.is_empty() && failure.to_string().contains(word),
+                "apt cannot resolve the build request, and not for the known reason ({why}):\n{failure}"
+            );
+            eprintln!(
+                "explained: apt cannot resolve the build request ({why}); both resolve it \
+                 without {pinned:?}"
+            );
+            let mut reduced = config.clone();
+            reduced
+                .content
+                .build_packages
+                .retain(|spec| !pinned.contains(&spec.name.as_str()));
+            let ours = deb_resolver::resolve::resolve_loaded(
+                &reduced,
+                &loaded.spec,
+                loaded.archive.clone(),
+                BaseSet::Essential,
+            )
+            .unwrap();
+            let simulation = mirror
+                .simulate(
+                    &apt_request(universe, &[], &reduced.content.build_packages),
+                    false,
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            (
+                versions(universe, &ours.build.packages),
+                simulation.selected,
+                simulation.elapsed,
+            )
         }
     };
     let mut apt_build = apt_build;
     apt_build.extend(image.iter().map(|(n, v)| (n.clone(), v.clone())));
 
     let mut unexplained = Vec::new();
-    for (what, ours, theirs) in [("image", &image, &apt_image), ("build", &build, &apt_build)] {
+    for (what, ours, theirs) in [
+        ("image", &image, &apt_image),
+        ("build", &build_compared, &apt_build),
+    ] {
         for line in differences(ours, theirs) {
             let explained = EXPLAINED.iter().find(|(name, _)| line.contains(name));
             match explained {
@@ -168,9 +197,6 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
 
 #[test]
 fn packages_parse_throughput_and_solver_speed_against_apt() {
-    if offline() {
-        return;
-    }
     let loaded = load();
     let apt_dir = tempfile::tempdir().unwrap();
     let bench = bench_resolve(
@@ -198,13 +224,10 @@ fn packages_parse_throughput_and_solver_speed_against_apt() {
         bench.apt_over_solve(),
         bench.apt_over_parse_and_solve()
     );
+    // Speed is reported, never asserted here (`cargo xtask bench resolve` measures it).
     assert!(
         bench.differences.is_empty(),
         "differences with apt:\n{}",
         bench.differences.join("\n")
-    );
-    assert!(
-        bench.apt_over_solve() >= 5.0,
-        "the solver should be at least 5x faster than apt"
     );
 }

@@ -13,7 +13,7 @@ use std::process::Command;
 use cpio_writer::{DirectorySource, Field, first_difference};
 
 use crate::support::{
-    archive, assert_same_archive, create_tree, options, root_or_skip, run, sample_tree, temp_dir,
+    archive, assert_same_archive, create_tree, options, require_root, run, sample_tree, temp_dir,
 };
 
 /// Later than every mtime in the sample tree, so nothing is clamped and GNU cpio, which does
@@ -28,10 +28,9 @@ fn gnu_cpio(root: &std::path::Path) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn matches_gnu_cpio_reproducible_byte_for_byte() {
-    if !root_or_skip("matches_gnu_cpio_reproducible_byte_for_byte") {
-        return;
-    }
+    require_root();
     let dir = temp_dir();
     let root = dir.path().join("tree");
     create_tree(&root, &sample_tree(true));
@@ -42,10 +41,9 @@ fn matches_gnu_cpio_reproducible_byte_for_byte() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn differs_from_gnu_cpio_only_in_clamped_mtimes() {
-    if !root_or_skip("differs_from_gnu_cpio_only_in_clamped_mtimes") {
-        return;
-    }
+    require_root();
     let dir = temp_dir();
     let root = dir.path().join("tree");
     create_tree(&root, &sample_tree(true));

@@ -25,17 +25,13 @@ pub fn is_root() -> bool {
         == Some("0")
 }
 
-/// True when the test can run; otherwise prints why it is skipped.
-#[expect(
-    clippy::print_stdout,
-    reason = "a skipped test says why in the test output"
-)]
-pub fn root_or_skip(test: &str) -> bool {
-    let root = is_root();
-    if !root {
-        println!("skipping {test}: needs root (device nodes, chown)");
-    }
-    root
+/// Fails the test when not run as root. Tests that call it are `#[ignore = "needs root"]`;
+/// `cargo xtask test` runs them (and says which could not run without root).
+pub fn require_root() {
+    assert!(
+        is_root(),
+        "needs root (device nodes, chown): run as root (`cargo xtask test` does)"
+    );
 }
 
 /// One node of a test tree.

@@ -11,14 +11,6 @@ use deb_resolver::compare::AptMirror;
 use deb_resolver::fetch::{self, LoadedArchive, NoProgress};
 use deb_resolver::{ArchiveOptions, ArchiveSpec, Cache, FetchOptions};
 
-pub fn offline() -> bool {
-    if std::env::var_os("DEB_RESOLVER_OFFLINE").is_some_and(|v| v == "1") {
-        eprintln!("SKIPPED: DEB_RESOLVER_OFFLINE=1");
-        return true;
-    }
-    false
-}
-
 pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

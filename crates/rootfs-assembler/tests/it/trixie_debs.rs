@@ -21,18 +21,19 @@ use rootfs_assembler::deb::read_deb;
 /// One apt run at a time over the shared cache.
 static APT: Mutex<()> = Mutex::new(());
 
-/// Why the real-archive tests cannot run here, if they cannot.
-pub fn unavailable() -> Option<String> {
-    if rootfs_assembler::require_root("the real-archive tests").is_err() {
-        return Some("not root".into());
-    }
-    if Command::new("apt-get").arg("--version").output().is_err() {
-        return Some("no apt-get on the host".into());
-    }
-    if host_mirror().is_none() {
-        return Some("no Debian mirror in the host's apt configuration".into());
-    }
-    None
+/// Fails the test, saying what is missing, unless the real-archive tests can run here: as
+/// root (they are `#[ignore = "needs root"]`), with apt and a Debian mirror in the host's apt
+/// configuration.
+pub fn require_archive_and_root() {
+    rootfs_assembler::require_root("the real-archive tests").unwrap();
+    Command::new("apt-get")
+        .arg("--version")
+        .output()
+        .expect("apt-get runs on the host");
+    assert!(
+        host_mirror().is_some(),
+        "no Debian mirror in the host's apt configuration"
+    );
 }
 
 /// The first Debian archive URL (not the security archive) of the host's apt sources.
@@ -116,7 +117,7 @@ pub fn fetch(packages: &[&str]) -> Vec<LockedDeb> {
     for sub in ["state/lists/partial", "cache/archives/partial"] {
         fs::create_dir_all(dir.join(sub)).unwrap();
     }
-    let mirror = host_mirror().expect("checked by unavailable()");
+    let mirror = host_mirror().expect("checked by require_archive_and_root()");
     fs::write(
         dir.join("sources.list"),
         format!(
