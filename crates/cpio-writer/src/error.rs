@@ -69,6 +69,9 @@ pub enum Error {
         /// The size found while copying (a lower bound when the file grew).
         actual: u64,
     },
+    /// The output file could not be published (written whole, synced, renamed).
+    #[error(transparent)]
+    Publish(#[from] build_vocab::Error),
     /// An I/O error on a file or directory on disk.
     #[error("{}: {source}", path.display())]
     Io {

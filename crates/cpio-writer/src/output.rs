@@ -4,10 +4,11 @@
 //! destination only once complete and synced, so a failed build never leaves half an initrd
 //! where a good one was. The file mode is set to 0644 explicitly rather than left to the umask.
 
-use std::fs::{File, Permissions};
+use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+
+use build_vocab::publish::{self, WriteError};
 
 use crate::error::Error;
 use crate::newc::padding;
@@ -51,38 +52,16 @@ pub fn concat_files(parts: &[&Path], path: &Path) -> Result<u64, Error> {
     })
 }
 
-/// Runs `write` on a temporary file next to `path`, then renames it to `path`. Output errors
-/// are reported against `path`.
+/// Runs `write` on a buffered temporary file next to `path` and publishes it as `path`
+/// (mode 0644, synced; see `build_vocab::publish`). Output errors are reported against `path`.
 fn write_atomically<T>(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&File>) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let at_path = |e: Error| match e {
-        Error::Output(source) => Error::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => other,
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(".cpio-writer-")
-        .tempfile_in(dir)
-        .map_err(Error::io(dir))?;
-    let file = temp.as_file();
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let result = write(&mut out).map_err(at_path)?;
-    out.flush().map_err(Error::io(path))?;
-    drop(out);
-    file.set_permissions(Permissions::from_mode(0o644))
-        .map_err(Error::io(path))?;
-    file.sync_all().map_err(Error::io(path))?;
-    temp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(result)
+    publish::write_buffered(path, 0o644, |out| {
+        write(out).map_err(|e| match e {
+            Error::Output(source) => WriteError::Io(source),
+            other => WriteError::Producer(other),
+        })
+    })?
 }

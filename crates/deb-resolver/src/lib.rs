@@ -64,7 +64,6 @@ pub mod control;
 pub mod deb;
 pub mod error;
 pub mod fetch;
-pub mod hash;
 pub mod lock;
 pub mod relation;
 pub mod release;
@@ -75,9 +74,9 @@ pub mod universe;
 pub mod version;
 
 pub use archive::{ArchiveOptions, ArchiveSpec};
+pub use build_vocab::Sha256;
 pub use error::{Error, Result};
 pub use fetch::{Cache, FetchOptions, FetchSources, Progress, VerifiedDeb, fetch};
-pub use hash::Sha256;
 pub use lock::{Lock, LockDiff, LockRequest, LockedPackage, PackageSet};
 pub use resolve::{LockMode, Resolution, ResolveOptions, resolve, resolve_with_lock};
 pub use solver::{BaseSet, Request, Solution, Why};

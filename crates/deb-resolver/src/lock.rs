@@ -14,7 +14,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::hash::Sha256;
+use build_vocab::Sha256;
 
 /// The lockfile format this version writes and reads.
 pub const LOCK_FORMAT_VERSION: u32 = 1;

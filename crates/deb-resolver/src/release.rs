@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::control::paragraphs;
 use crate::error::Error;
-use crate::hash::Sha256;
+use build_vocab::Sha256;
 
 /// The fields of a Release file this resolver uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -68,7 +68,7 @@ pub fn lock_request(
     let mut local_debs = local_debs.to_vec();
     local_debs.sort();
     LockRequest {
-        hash: crate::hash::Sha256([0; 32]),
+        hash: build_vocab::Sha256([0; 32]),
         release: spec.release.clone(),
         architecture: spec.architecture.clone(),
         snapshot: spec.snapshot.clone(),

@@ -15,9 +15,9 @@ use std::hash::BuildHasherDefault;
 
 use crate::control::{Paragraph, paragraphs};
 use crate::error::Error;
-use crate::hash::Sha256;
 use crate::relation::{Relation, VersionOp, parse_relation, parse_relation_list};
 use crate::version::DebVersion;
+use build_vocab::Sha256;
 
 /// An interned package (or virtual package) name.
 #[repr(transparent)]

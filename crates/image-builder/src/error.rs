@@ -98,6 +98,9 @@ pub enum Error {
     /// No cache directory: neither `XDG_CACHE_HOME` nor `HOME` is set.
     #[error("no cache directory: set HOME or XDG_CACHE_HOME, or give one")]
     NoCacheDirectory,
+    /// An output file could not be published (written whole, synced, renamed).
+    #[error(transparent)]
+    Publish(#[from] build_vocab::Error),
     /// A file or directory could not be read or written.
     #[error("{}", path.display())]
     Io {

@@ -46,7 +46,6 @@ pub mod layout;
 pub mod manifest;
 pub mod pipeline;
 pub mod prepare;
-mod publish;
 pub mod request;
 pub mod skipped;
 pub mod stage;

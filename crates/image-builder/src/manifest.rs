@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use build_vocab::Sha256;
 use rootfs_assembler::manifest::{ManifestConfig, ManifestPackage};
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +31,8 @@ pub struct Manifest {
     pub config: ManifestConfig,
     /// mkosi's: every installed package, sorted by name.
     pub packages: Vec<ManifestPackage>,
-    /// The digest of the image root (rootfs-assembler's tree digest), hex SHA-256.
-    pub rootfs_tree_sha256: String,
+    /// The digest of the image root (rootfs-assembler's tree digest).
+    pub rootfs_tree_sha256: Sha256,
     /// The kernel in the UKI.
     pub kernel: KernelRecord,
     /// The lock the build used.
@@ -71,8 +72,8 @@ pub struct LockRecord {
 pub struct Artifact {
     /// The file name, in the output directory.
     pub path: String,
-    /// Hex SHA-256 of its bytes.
-    pub sha256: String,
+    /// The SHA-256 of its bytes.
+    pub sha256: Sha256,
 }
 
 /// The build tree of a build.

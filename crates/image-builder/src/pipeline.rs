@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use build_vocab::{Sha256, publish};
 use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockOutcome, resolve_with_lock};
@@ -15,7 +16,6 @@ use rootfs_assembler::{
     AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
     Rootfs,
 };
-use sha2::{Digest, Sha256};
 
 use crate::disks;
 use crate::error::Error;
@@ -311,7 +311,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
             builder_manifest_version: BUILDER_MANIFEST_VERSION,
             config: rootfs.manifest.config.clone(),
             packages: rootfs.manifest.packages.clone(),
-            rootfs_tree_sha256: rootfs.digest.sha256.clone(),
+            rootfs_tree_sha256: rootfs.digest.sha256,
             kernel: KernelRecord {
                 release: kernel.release.clone(),
                 origin: kernel.origin.clone(),
@@ -334,7 +334,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
                 .collect(),
             volatile_packages_missing: rootfs.report.volatile_missing.clone(),
         };
-        crate::publish::write_file(&manifest_path, manifest.to_json().as_bytes())?;
+        publish::write_bytes(&manifest_path, 0o644, manifest.to_json().as_bytes())?;
         Ok((manifest, format!("{} artifacts", disks.len() + 1)))
     })?;
 
@@ -472,15 +472,12 @@ pub fn image_name(config: &config_model::ImageConfig) -> String {
 }
 
 fn artifact(path: &Path) -> Result<Artifact, Error> {
-    let mut file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(Error::io(path))?;
     Ok(Artifact {
         path: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: format!("{:x}", hasher.finalize()),
+        sha256: Sha256::of_file(path).map_err(Error::io(path))?,
     })
 }
 

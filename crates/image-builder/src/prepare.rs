@@ -133,7 +133,11 @@ pub fn write_lock(path: &Path, lock: &Lock) -> Result<(), Error> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
-    crate::publish::write_file(path, lock.to_toml().as_bytes())
+    Ok(build_vocab::publish::write_bytes(
+        path,
+        0o644,
+        lock.to_toml().as_bytes(),
+    )?)
 }
 
 /// Unix seconds now: only `Valid-Until` of a Release file is checked against it.

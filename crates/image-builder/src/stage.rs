@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use deb_resolver::fetch::{NoProgress, Progress};
 
+use crate::error::Error;
+
 /// One stage of [`crate::build`], in the order they run. Stages a build does not need
 /// (the build tree without build scripts, disks without a cloud profile) are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -133,12 +135,12 @@ impl<'a> StageRunner<'a> {
     }
 
     /// Runs `body` as `stage`; it returns its value and the report's detail line.
-    pub(crate) fn run<T, E>(
+    pub(crate) fn run<T>(
         &mut self,
         stage: Stage,
         logs: &[PathBuf],
-        body: impl FnOnce(&dyn Observer) -> Result<(T, String), E>,
-    ) -> Result<T, E> {
+        body: impl FnOnce(&dyn Observer) -> Result<(T, String), Error>,
+    ) -> Result<T, Error> {
         self.observer.stage_started(stage, logs);
         let started = std::time::Instant::now();
         match body(self.observer) {
@@ -215,12 +217,12 @@ mod tests {
         let record = Record::default();
         let mut runner = StageRunner::new(&record);
         runner
-            .run(Stage::Fetch, &[], |_| {
-                Ok::<_, ()>(((), "3 packages".into()))
-            })
+            .run(Stage::Fetch, &[], |_| Ok(((), "3 packages".into())))
             .unwrap();
         runner
-            .run(Stage::Uki, &[], |_| Err::<((), String), _>(()))
+            .run(Stage::Uki, &[], |_| {
+                Err::<((), String), _>(Error::NoFixedSeed)
+            })
             .unwrap_err();
         assert_eq!(
             *record.0.lock().unwrap(),

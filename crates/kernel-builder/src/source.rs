@@ -17,14 +17,13 @@
 //! there and recomputes the report from the stored `.config`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use build_vocab::KeyHasher;
 use rootfs_assembler::BuildTree;
 use rootfs_assembler::sandbox::{self, Bind, Place, SandboxCommand};
-use sha2::{Digest, Sha256};
 
 use crate::error::KernelError;
 use crate::kconfig::KernelConfig;
@@ -132,11 +131,9 @@ impl SourceInputs {
 
     /// The cache key: a SHA-256 over every input, each length-prefixed. Pure.
     pub fn cache_key(&self) -> String {
-        let mut hasher = Sha256::new();
+        let mut hasher = KeyHasher::new();
         let mut field = |tag: &str, bytes: &[u8]| {
-            hasher.update(tag.as_bytes());
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
+            hasher.field(tag, bytes);
         };
         field("recipe", RECIPE.as_bytes());
         field("version", self.version.as_bytes());
@@ -153,12 +150,7 @@ impl SourceInputs {
         }
         field("local", self.local_version.as_bytes());
         field("epoch", &self.source_date_epoch.to_le_bytes());
-        let digest = hasher.finalize();
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            let _ = write!(hex, "{byte:02x}");
-        }
-        hex
+        hasher.finish().to_hex()
     }
 
     /// The fragments merged over the base: the `.config` given to `olddefconfig`. Pure.

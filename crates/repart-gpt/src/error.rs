@@ -187,6 +187,9 @@ pub enum Error {
     /// The protective MBR could not be written.
     #[error("writing the protective MBR failed: {0}")]
     Mbr(#[from] gpt::mbr::MBRError),
+    /// An output file could not be published (written whole, synced, renamed).
+    #[error(transparent)]
+    Publish(#[from] build_vocab::Error),
     /// An I/O error on a file or directory on disk.
     #[error("{}: {source}", path.display())]
     Io {

@@ -13,55 +13,33 @@
 //! tar bytes are GNU tar's for the same sparse file (`--numeric-owner --owner=0 --group=0`),
 //! except that GNU tar pads the archive with zeros to its 10 KiB record size.
 
-use std::fs::{File, Permissions};
+use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+use build_vocab::publish;
 use flate2::{Compression, GzBuilder};
 use tar::{EntryType, GnuExtSparseHeader, Header};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sparse::{DataRun, SparseImage};
 use crate::vhd;
 
 /// The member name GCP requires inside the archive.
 pub const GCP_MEMBER_NAME: &str = "disk.raw";
 
-/// Runs `write` on a temporary file next to `path`, then gives it mode 0644 and renames it to
-/// `path`. The temporary file is removed if anything fails.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut temp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(Error::io(dir))?;
-    write(temp.as_file_mut()).map_err(Error::io(temp.path()))?;
-    temp.as_file()
-        .set_permissions(Permissions::from_mode(0o644))
-        .map_err(Error::io(temp.path()))?;
-    temp.as_file().sync_all().map_err(Error::io(temp.path()))?;
-    temp.persist(path).map_err(|e| Error::Io {
-        path: path.to_owned(),
-        source: e.error,
-    })?;
-    Ok(())
+/// Runs `write` on a temporary file next to `path` and publishes it as `path` (mode 0644,
+/// synced; see `build_vocab::publish`). The temporary file is removed if anything fails.
+fn write_atomically(path: &Path, write: impl FnOnce(&File) -> io::Result<()>) -> Result<()> {
+    Ok(publish::write_io(path, 0o644, write)?)
 }
 
 /// Writes the data runs of `disk` at their offsets, seeking over holes, and sizes the file to
 /// `len` (at least the disk's length).
-fn write_sparse(disk: &SparseImage, file: &mut File, len: u64) -> io::Result<()> {
+fn write_sparse(disk: &SparseImage, mut file: &File, len: u64) -> io::Result<()> {
     for run in disk.data_runs() {
         file.seek(SeekFrom::Start(run.offset))?;
-        let mut out = BufWriter::with_capacity(1 << 20, &mut *file);
+        let mut out = BufWriter::with_capacity(1 << 20, file);
         disk.copy_range(run.offset, run.len, &mut out)?;
         out.flush()?;
     }
@@ -88,7 +66,7 @@ pub fn write_fixed_vhd(
 ) -> Result<()> {
     let data_size = vhd_data_size(disk.len());
     let footer = vhd::fixed_footer(data_size, source_date_epoch, unique_id);
-    write_atomically(path, |file| {
+    write_atomically(path, |mut file| {
         write_sparse(disk, file, data_size)?;
         file.seek(SeekFrom::Start(data_size))?;
         file.write_all(&footer)
@@ -186,7 +164,7 @@ pub fn write_gcp_tar_gz(
         let (header, extensions, _) =
             sparse_member_headers(disk, GCP_MEMBER_NAME, source_date_epoch)?;
         let gz = GzBuilder::new().mtime(0).operating_system(255).write(
-            BufWriter::with_capacity(1 << 20, &mut *file),
+            BufWriter::with_capacity(1 << 20, file),
             Compression::new(level),
         );
         let mut builder = tar::Builder::new(gz);

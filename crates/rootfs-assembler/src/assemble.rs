@@ -21,6 +21,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use build_vocab::publish;
 use config_model::value::Feature;
 use config_model::{Distribution, ImageConfig};
 
@@ -374,8 +375,8 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
 
     layout.finish_root()?;
     let digest = tree_digest(&layout.root)?;
-    write_atomically(&layout.manifest, manifest.to_json().as_bytes())?;
-    write_atomically(&layout.digest, digest.listing().as_bytes())?;
+    publish::write_bytes(&layout.manifest, 0o644, manifest.to_json().as_bytes())?;
+    publish::write_bytes(&layout.digest, 0o644, digest.listing().as_bytes())?;
     lap(&mut report, "tree digest");
     Ok(Rootfs {
         root: layout.root,
@@ -383,12 +384,6 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         digest,
         report,
     })
-}
-
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), Error> {
-    let partial = path.with_extension("partial");
-    fs::write(&partial, contents).map_err(Error::io(&partial))?;
-    fs::rename(&partial, path).map_err(Error::io(path))
 }
 
 /// Characters a `RemoveFiles=` glob may hold (it is expanded by the image's shell).

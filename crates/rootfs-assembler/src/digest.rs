@@ -8,13 +8,12 @@
 
 use std::ffi::OsStr;
 use std::fmt::{self, Write as _};
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
+use build_vocab::{Hasher, Sha256};
 
 use crate::error::Error;
 
@@ -67,8 +66,8 @@ pub struct TreeEntry {
     pub gid: u32,
     /// Size in bytes (files and symlinks; 0 otherwise).
     pub size: u64,
-    /// SHA-256 of a regular file's contents, hex.
-    pub sha256: Option<String>,
+    /// SHA-256 of a regular file's contents.
+    pub sha256: Option<Sha256>,
     /// A symlink's target, escaped.
     pub link_target: Option<String>,
     /// A device node's number.
@@ -86,7 +85,10 @@ impl TreeEntry {
             ("uid", self.uid.to_string()),
             ("gid", self.gid.to_string()),
             ("size", self.size.to_string()),
-            ("sha256", self.sha256.clone().unwrap_or_else(|| "-".into())),
+            (
+                "sha256",
+                self.sha256.map_or_else(|| "-".into(), |d| d.to_hex()),
+            ),
             (
                 "link target",
                 self.link_target.clone().unwrap_or_else(|| "-".into()),
@@ -113,7 +115,7 @@ pub struct TreeDigest {
     /// Every entry, sorted by path bytes.
     pub entries: Vec<TreeEntry>,
     /// SHA-256 of [`TreeDigest::listing`], hex.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Total size of regular files and symlinks, bytes.
     pub total_size: u64,
 }
@@ -167,14 +169,14 @@ pub fn tree_digest(root: &Path) -> Result<TreeDigest, Error> {
         }
         entries.push(entry);
     }
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new();
     for entry in &entries {
         hasher.update(entry.to_string().as_bytes());
         hasher.update(b"\n");
     }
     Ok(TreeDigest {
         entries,
-        sha256: hex(&hasher.finalize()),
+        sha256: hasher.finish(),
         total_size,
     })
 }
@@ -247,27 +249,8 @@ fn entry(path: &Path, image_path: &[u8]) -> Result<TreeEntry, Error> {
     })
 }
 
-fn file_sha256(path: &Path) -> Result<String, Error> {
-    let mut file = File::open(path).map_err(Error::io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 16];
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(path)(e)),
-        };
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+fn file_sha256(path: &Path) -> Result<Sha256, Error> {
+    Sha256::of_file(path).map_err(Error::io(path))
 }
 
 /// Where two trees first differ.

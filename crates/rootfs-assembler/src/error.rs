@@ -108,6 +108,9 @@ pub enum Error {
         /// The kept modules that are gone, relative to the kernel's modules directory.
         missing: Vec<String>,
     },
+    /// An output file could not be published (written whole, synced, renamed).
+    #[error(transparent)]
+    Publish(#[from] build_vocab::Error),
     /// An I/O error on a file or directory.
     #[error("{}: {source}", path.display())]
     Io {

@@ -21,15 +21,14 @@
 //! and renames an entry away before deleting it. Housekeeping never fails a build.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use build_vocab::KeyHasher;
 use rustix::fs::{AtFlags, CWD, FlockOperation, Timespec, Timestamps};
-use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::unpack::{apply_metadata, make_node, set_mtime, special_file_type};
@@ -58,16 +57,13 @@ impl std::fmt::Display for CacheKey {
 /// so moving bytes from one field to the next changes the key.
 #[derive(Debug, Clone, Default)]
 pub struct KeyBuilder {
-    hasher: Sha256,
+    hasher: KeyHasher,
 }
 
 impl KeyBuilder {
     /// Adds one field.
     pub fn field(&mut self, tag: &str, bytes: &[u8]) -> &mut Self {
-        for part in [tag.as_bytes(), bytes] {
-            self.hasher.update((part.len() as u64).to_le_bytes());
-            self.hasher.update(part);
-        }
+        self.hasher.field(tag, bytes);
         self
     }
 
@@ -118,11 +114,7 @@ impl KeyBuilder {
 
     /// The key.
     pub fn finish(self) -> CacheKey {
-        let mut hex = String::with_capacity(64);
-        for byte in self.hasher.finalize() {
-            let _ = write!(hex, "{byte:02x}");
-        }
-        CacheKey(hex)
+        CacheKey(self.hasher.finish().to_hex())
     }
 }
 

@@ -5,7 +5,6 @@
 //! parser message.
 
 use std::io;
-use std::path::PathBuf;
 
 /// Which PE file an error is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,14 +114,9 @@ pub enum Error {
         /// The name looked for.
         name: String,
     },
-    /// An I/O error on a file on disk.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
+    /// The output file could not be published (written whole, synced, renamed).
+    #[error(transparent)]
+    Publish(#[from] build_vocab::Error),
     /// An I/O error from the caller's output stream.
     #[error("writing the UKI: {0}")]
     Output(#[source] io::Error),
@@ -142,12 +136,6 @@ impl Error {
         Error::UnsupportedStub {
             reason: reason.into(),
         }
-    }
-
-    /// An [`Error::Io`] about `path`.
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
     }
 }
 

@@ -103,7 +103,7 @@ fn unusable_roots_and_destinations_are_named() {
     }
     let nowhere = dir.path().join("no/such/dir");
     match write_archive_file(Vec::new(), &options(0), &nowhere.join("initrd")) {
-        Err(Error::Io { path, .. }) => assert_eq!(path, nowhere),
+        Err(Error::Publish(build_vocab::Error::Io { path, .. })) => assert_eq!(path, nowhere),
         other => panic!("expected Io, got {other:?}"),
     }
 }

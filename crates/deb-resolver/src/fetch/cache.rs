@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
-use crate::hash::{Hasher, Sha256};
+use build_vocab::{Hasher, Sha256};
 
 /// The name of this builder's directory under the user's cache directory.
 pub const CACHE_DIR_NAME: &str = "flashbox-builder";

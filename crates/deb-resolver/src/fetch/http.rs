@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crate::error::Error;
 use crate::fetch::cache::Cache;
 use crate::fetch::{Progress, Transfer};
-use crate::hash::{Hasher, Sha256};
+use build_vocab::{Hasher, Sha256};
 
 /// Retry and timeout settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,11 +28,11 @@ use std::time::{Duration, Instant};
 use crate::archive::{ArchiveSpec, mirror_from_apt_sources};
 use crate::control::paragraphs;
 use crate::error::Error;
-use crate::hash::Sha256;
 use crate::lock::{Lock, LockSource, LockedPackage, PackageSet};
 use crate::release::Release;
 use crate::signature::{Keyring, unverified_text, verify_inrelease};
 use crate::universe::{LOCAL_SUITE, Origin, Universe};
+use build_vocab::Sha256;
 
 pub use cache::Cache;
 pub use http::{HttpClient, RetryPolicy};

@@ -146,7 +146,9 @@ fn a_failed_write_leaves_no_temporary_file() {
     req.definitions[0].size_min_bytes = Some(esp_min_size(50_000, 32 << 20));
     let err = build_image(&req).unwrap_err();
     match &err {
-        Error::Io { path, .. } => assert_eq!(path, &out.join("image_1.0.vhd")),
+        Error::Publish(build_vocab::Error::Io { path, .. }) => {
+            assert_eq!(path, &out.join("image_1.0.vhd"))
+        }
         other => panic!("expected an I/O error on the VHD, got {other}"),
     }
     assert_eq!(leftovers(&out), Vec::<String>::new());

@@ -144,7 +144,9 @@ fn a_failed_build_keeps_the_previous_file_and_leaves_no_temporary() {
 
     let missing = dir.path().join("no-such-dir/uki.efi");
     match uki_stitcher::write_uki_file(&sample_inputs(&stub, KERNEL, INITRD), &missing) {
-        Err(Error::Io { path, .. }) => assert_eq!(path, dir.path().join("no-such-dir")),
+        Err(Error::Publish(build_vocab::Error::Io { path, .. })) => {
+            assert_eq!(path, dir.path().join("no-such-dir"))
+        }
         other => panic!("{other:?}"),
     }
     let names: Vec<_> = fs::read_dir(dir.path())

@@ -1,5 +1,6 @@
 //! [`Sha256`]: a typed sha256 digest, written as lowercase hex everywhere (Release files,
-//! lockfile, cache paths).
+//! lock files, cache paths, manifests), and [`Hasher`], which computes one while bytes
+//! stream past.
 
 use std::fmt;
 use std::str::FromStr;
@@ -41,6 +42,25 @@ impl Sha256 {
     pub fn to_hex(&self) -> String {
         self.to_string()
     }
+
+    /// The digest of everything `reader` yields.
+    pub fn of_reader(mut reader: impl std::io::Read) -> std::io::Result<Self> {
+        let mut hasher = Hasher::new();
+        let mut buffer = vec![0u8; 1 << 16];
+        loop {
+            match reader.read(&mut buffer) {
+                Ok(0) => return Ok(hasher.finish()),
+                Ok(n) => hasher.update(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The digest of the file at `path`.
+    pub fn of_file(path: &std::path::Path) -> std::io::Result<Self> {
+        Self::of_reader(std::fs::File::open(path)?)
+    }
 }
 
 impl fmt::Display for Sha256 {
@@ -61,7 +81,9 @@ impl fmt::Debug for Sha256 {
 impl FromStr for Sha256 {
     type Err = Error;
     fn from_str(hex: &str) -> Result<Self, Error> {
-        Self::from_hex(hex).ok_or_else(|| Error::parse(0, format!("not a sha256: `{hex}`")))
+        Self::from_hex(hex).ok_or_else(|| Error::NotASha256 {
+            text: hex.to_owned(),
+        })
     }
 }
 
@@ -120,6 +142,34 @@ impl Hasher {
     }
 }
 
+/// A SHA-256 over tagged fields, for cache keys: each field is its tag and its bytes, each
+/// length-prefixed, so moving bytes from one field to the next changes the digest.
+#[derive(Debug, Clone, Default)]
+pub struct KeyHasher {
+    hasher: Hasher,
+}
+
+impl KeyHasher {
+    /// A hasher with no field yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the field `tag` with `bytes`.
+    pub fn field(&mut self, tag: &str, bytes: &[u8]) -> &mut Self {
+        for part in [tag.as_bytes(), bytes] {
+            self.hasher.update(&(part.len() as u64).to_le_bytes());
+            self.hasher.update(part);
+        }
+        self
+    }
+
+    /// The digest of the fields.
+    pub fn finish(self) -> Sha256 {
+        self.hasher.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +191,37 @@ mod tests {
         hasher.update(b"c");
         assert_eq!(hasher.len(), 3);
         assert_eq!(hasher.finish(), Sha256::of(b"abc"));
+    }
+
+    #[test]
+    fn key_fields_are_framed() {
+        let key = |fields: &[(&str, &[u8])]| {
+            let mut hasher = KeyHasher::new();
+            for (tag, bytes) in fields {
+                hasher.field(tag, bytes);
+            }
+            hasher.finish()
+        };
+        let base = key(&[("a", b"xy"), ("b", b"z")]);
+        assert_eq!(base, key(&[("a", b"xy"), ("b", b"z")]));
+        assert_ne!(base, key(&[("a", b"x"), ("b", b"yz")]));
+        assert_ne!(base, key(&[("ax", b"y"), ("b", b"z")]));
+        assert_ne!(base, key(&[("b", b"z"), ("a", b"xy")]));
+    }
+
+    #[test]
+    fn readers_files_text_and_serde_agree() {
+        let data = vec![7u8; 200_000];
+        let digest = Sha256::of(&data);
+        assert_eq!(Sha256::of_reader(&data[..]).unwrap(), digest);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), &data).unwrap();
+        assert_eq!(Sha256::of_file(&dir.path().join("f")).unwrap(), digest);
+        assert_eq!(digest.to_hex().parse::<Sha256>().unwrap(), digest);
+        let err = "12".parse::<Sha256>().unwrap_err();
+        assert!(err.to_string().contains("`12`"), "{err}");
+        let json = serde_json::to_string(&digest).unwrap();
+        assert_eq!(json, format!("\"{digest}\""));
+        assert_eq!(serde_json::from_str::<Sha256>(&json).unwrap(), digest);
     }
 }
