@@ -38,10 +38,10 @@ fn first_build() -> &'static (PathBuf, PathBuf) {
             false,
             &default_image_arguments(),
         );
-        assert_eq!(
-            manifest(&efi).build_tree.map(|tree| tree.origin),
-            Some(TreeOrigin::AssembledAndCached),
-            "the first build assembles its build tree and caches it"
+        let origin = manifest(&efi).build_tree;
+        assert!(
+            matches!(origin, Some(TreeOrigin::AssembledAndCached { .. })),
+            "the first build assembles its build tree and caches it: {origin:?}"
         );
         (efi, lock)
     })
@@ -154,10 +154,10 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         true,
         &default_image_arguments(),
     );
-    assert_eq!(
-        manifest(&second).build_tree.map(|tree| tree.origin),
-        Some(TreeOrigin::Cache),
-        "the second build takes the first one's build tree from the cache"
+    let origin = manifest(&second).build_tree;
+    assert!(
+        matches!(origin, Some(TreeOrigin::FromCache { .. })),
+        "the second build takes the first one's build tree from the cache: {origin:?}"
     );
     let a = std::fs::read(first).unwrap();
     let b = std::fs::read(&second).unwrap();

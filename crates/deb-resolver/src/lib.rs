@@ -78,6 +78,8 @@ pub use build_vocab::Sha256;
 pub use error::{Error, Result};
 pub use fetch::{Cache, FetchOptions, FetchSources, Progress, VerifiedDeb, fetch};
 pub use lock::{Lock, LockDiff, LockRequest, LockedPackage, PackageSet};
-pub use resolve::{LockMode, Resolution, ResolveOptions, resolve, resolve_with_lock};
+pub use resolve::{
+    LockMode, LockOrigin, LockOutcome, Resolution, ResolveOptions, resolve, resolve_with_lock,
+};
 pub use solver::{BaseSet, Request, Solution, Why};
 pub use version::DebVersion;

@@ -197,10 +197,20 @@ pub enum LockMode {
 pub struct LockOutcome {
     /// The lock to build from.
     pub lock: Lock,
-    /// Why the old lock was not used (empty if it was, or if there was none).
-    pub stale: Vec<String>,
-    /// Whether the archive was read and the request solved.
-    pub resolved: bool,
+    /// Whether it is the existing lock or a new resolution.
+    pub origin: LockOrigin,
+}
+
+/// Where the lock of a [`LockOutcome`] came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockOrigin {
+    /// The existing lock matched the request; no index was read.
+    Reused,
+    /// The archive was read and the request solved: the lock is new and should be written.
+    Resolved {
+        /// Why the old lock was not used (`there is no lock yet` when there was none).
+        stale: Vec<String>,
+    },
 }
 
 /// Uses `existing` when it still matches the configuration (no index is read then), else
@@ -222,8 +232,7 @@ pub fn resolve_with_lock(
             if stale.is_empty() {
                 return Ok(LockOutcome {
                     lock: lock.clone(),
-                    stale,
-                    resolved: false,
+                    origin: LockOrigin::Reused,
                 });
             }
             stale
@@ -236,7 +245,6 @@ pub fn resolve_with_lock(
     let resolution = resolve(config, options, cache, progress)?;
     Ok(LockOutcome {
         lock: resolution.lock,
-        stale,
-        resolved: true,
+        origin: LockOrigin::Resolved { stale },
     })
 }

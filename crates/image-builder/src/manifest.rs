@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use build_vocab::Sha256;
+pub use rootfs_assembler::TreeOrigin;
 use rootfs_assembler::manifest::{ManifestConfig, ManifestPackage};
 use serde::{Deserialize, Serialize};
 
@@ -39,8 +40,8 @@ pub struct Manifest {
     pub lock: LockRecord,
     /// The files written, UKI first.
     pub artifacts: Vec<Artifact>,
-    /// The build tree, when the build had one.
-    pub build_tree: Option<BuildTreeRecord>,
+    /// How the build tree came to be, when the build had one.
+    pub build_tree: Option<TreeOrigin>,
     /// Components the build scripts skipped (see [`crate::skipped`]).
     pub not_built: Vec<NotBuilt>,
     /// The modules kept of each modular kernel in the image.
@@ -74,27 +75,6 @@ pub struct Artifact {
     pub path: String,
     /// The SHA-256 of its bytes.
     pub sha256: Sha256,
-}
-
-/// The build tree of a build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BuildTreeRecord {
-    /// The cache key of its inputs, when the tree could be cached.
-    pub cache_key: Option<String>,
-    /// How it came to be.
-    pub origin: TreeOrigin,
-}
-
-/// How a build tree came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TreeOrigin {
-    /// Copied from the cache: an earlier build had the same inputs.
-    Cache,
-    /// Assembled, then stored in the cache.
-    AssembledAndCached,
-    /// Assembled and not cached (no cache, or inputs that cannot be keyed).
-    Assembled,
 }
 
 /// The modules kept of one modular kernel.

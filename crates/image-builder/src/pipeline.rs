@@ -10,19 +10,18 @@ use std::path::{Path, PathBuf};
 use build_vocab::{Sha256, publish};
 use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
-use deb_resolver::resolve::{LockOutcome, resolve_with_lock};
+use deb_resolver::resolve::{LockOrigin, LockOutcome, resolve_with_lock};
 use deb_resolver::{ArchiveSpec, Lock, VerifiedDeb};
 use rootfs_assembler::{
-    AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
-    Rootfs,
+    AssembleOptions, BuildLayout, BuildOutputs, BuildTreeOptions, LockedDeb, RootCache, Rootfs,
+    TreeOrigin,
 };
 
 use crate::disks;
 use crate::error::Error;
 use crate::kernel::{self, KernelImage};
 use crate::manifest::{
-    Artifact, BUILDER_MANIFEST_VERSION, BuildTreeRecord, KernelModules, KernelRecord, LockRecord,
-    Manifest, TreeOrigin,
+    Artifact, BUILDER_MANIFEST_VERSION, KernelModules, KernelRecord, LockRecord, Manifest,
 };
 use crate::prepare::{Prepared, prepare, read_lock, write_lock};
 use crate::request::{BuildRequest, KernelChoice};
@@ -147,12 +146,12 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
                 cache: cache.as_ref(),
             })
             .map_err(rootfs_error(Stage::BuildTree))?;
-            let origin = match (&tree.key, tree_origin(&tree)) {
-                (Some(key), TreeOrigin::Cache) => {
+            let origin = match &tree.origin {
+                TreeOrigin::FromCache { key } => {
                     format!(", copied from the cache ({})", &key.as_str()[..12])
                 }
-                (_, TreeOrigin::AssembledAndCached) => ", assembled and cached".to_owned(),
-                _ => String::new(),
+                TreeOrigin::AssembledAndCached { .. } => ", assembled and cached".to_owned(),
+                TreeOrigin::Assembled => String::new(),
             };
             Ok((tree, format!("{} packages{origin}", packages.len())))
         })?)
@@ -321,10 +320,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
                 request_sha256: lock.request.hash.to_string(),
             },
             artifacts,
-            build_tree: build_tree.as_ref().map(|tree| BuildTreeRecord {
-                cache_key: tree.key.as_ref().map(ToString::to_string),
-                origin: tree_origin(tree),
-            }),
+            build_tree: build_tree.as_ref().map(|tree| tree.origin.clone()),
             not_built: not_built.clone(),
             kernel_modules: rootfs
                 .report
@@ -369,11 +365,7 @@ fn lock_for(
     observer: &dyn Observer,
 ) -> Result<((Lock, LockUse), String), Error> {
     let existing = read_lock(lock_path)?;
-    let LockOutcome {
-        lock,
-        stale,
-        resolved,
-    } = resolve_with_lock(
+    let LockOutcome { lock, origin } = resolve_with_lock(
         &prepared.config,
         &prepared.resolve_options,
         existing.as_ref(),
@@ -385,10 +377,10 @@ fn lock_for(
         stage: Stage::Resolve,
         source,
     })?;
-    if !resolved {
+    let LockOrigin::Resolved { stale } = origin else {
         let used = LockUse::UpToDate(lock_path.to_owned());
         return Ok(((lock, used), "lock up to date".to_owned()));
-    }
+    };
     write_lock(lock_path, &lock)?;
     let detail = format!("resolved; lock written ({})", stale.join("; "));
     let used = LockUse::Written {
@@ -409,14 +401,6 @@ fn locked_debs(debs: &[VerifiedDeb], set: PackageSet) -> Vec<LockedDeb> {
             path: d.path.clone(),
         })
         .collect()
-}
-
-fn tree_origin(tree: &BuildTree) -> TreeOrigin {
-    match (&tree.key, tree.from_cache) {
-        (Some(_), true) => TreeOrigin::Cache,
-        (Some(_), false) => TreeOrigin::AssembledAndCached,
-        (None, _) => TreeOrigin::Assembled,
-    }
 }
 
 /// Stitches the UKI from the image's own stub, os-release and the kernel; a stub without

@@ -53,10 +53,27 @@ pub struct BuildTree {
     src_dir: PathBuf,
     invoking_user: (u32, u32),
     source_date_epoch: u64,
-    /// The cache key of its inputs, when a cache was given.
-    pub key: Option<CacheKey>,
-    /// Whether it was copied from the cache rather than assembled.
-    pub from_cache: bool,
+    /// How it came to be.
+    pub origin: TreeOrigin,
+}
+
+/// How a build tree came to be (recorded in manifests as `{"origin": ..., "key": ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "origin", rename_all = "kebab-case")]
+pub enum TreeOrigin {
+    /// Copied from the cache: an earlier build had the same inputs.
+    FromCache {
+        /// The key of its inputs.
+        key: CacheKey,
+    },
+    /// Assembled, then stored in the cache under the key of its inputs.
+    AssembledAndCached {
+        /// The key of its inputs.
+        key: CacheKey,
+    },
+    /// Assembled and not cached: no cache was given, or its prepare scripts make its inputs
+    /// unknowable.
+    Assembled,
 }
 
 /// What the build scripts left.
@@ -110,17 +127,21 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
         )?;
     }
     layout.finish_root()?;
-    if let (Some(cache), Some(key), false) = (cache, &key, from_cache) {
-        cache.store(key, &layout.root)?;
-    }
+    let origin = match (cache, key) {
+        (Some(_), Some(key)) if from_cache => TreeOrigin::FromCache { key },
+        (Some(cache), Some(key)) => {
+            cache.store(&key, &layout.root)?;
+            TreeOrigin::AssembledAndCached { key }
+        }
+        _ => TreeOrigin::Assembled,
+    };
     Ok(BuildTree {
         root: layout.root.clone(),
         layout,
         src_dir: options.src_dir.clone(),
         invoking_user: options.invoking_user,
         source_date_epoch,
-        key,
-        from_cache,
+        origin,
     })
 }
 

@@ -78,7 +78,9 @@ pub mod unpack;
 mod testdeb;
 
 pub use assemble::{AssembleOptions, AssembleReport, BuildLayout, BuildOutputs, Rootfs, assemble};
-pub use build_tree::{BuildScriptOutputs, BuildTree, BuildTreeOptions, assemble_build_tree};
+pub use build_tree::{
+    BuildScriptOutputs, BuildTree, BuildTreeOptions, TreeOrigin, assemble_build_tree,
+};
 pub use deb::LockedDeb;
 pub use digest::{Difference, TreeDigest, first_difference, tree_digest};
 pub use error::{Error, require_root};

@@ -37,7 +37,8 @@ use crate::unpack::{apply_metadata, make_node, set_mtime, special_file_type};
 pub const KEEP: usize = 3;
 
 /// The key of a cached root: a SHA-256 over tagged, length-prefixed inputs.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct CacheKey(String);
 
 impl CacheKey {

@@ -16,7 +16,7 @@ use config_model::{Architecture, Distribution, ImageConfig};
 use super::*;
 use crate::archive::ArchiveOptions;
 use crate::deb::build_minimal_deb;
-use crate::resolve::{LockMode, ResolveOptions, resolve, resolve_with_lock};
+use crate::resolve::{LockMode, LockOrigin, ResolveOptions, resolve, resolve_with_lock};
 use crate::signature::testing::TestKey;
 use crate::solver::BaseSet;
 
@@ -384,7 +384,7 @@ fn resolve_lock_fetch_and_reuse_end_to_end() {
         &NoProgress,
     )
     .unwrap();
-    assert!(!outcome.resolved);
+    assert_eq!(outcome.origin, LockOrigin::Reused);
     assert_eq!(outcome.lock, lock);
     assert_eq!(setup.server.requests(), before);
 
@@ -412,7 +412,7 @@ fn resolve_lock_fetch_and_reuse_end_to_end() {
         &NoProgress,
     )
     .unwrap();
-    assert!(outcome.resolved);
+    assert!(matches!(outcome.origin, LockOrigin::Resolved { .. }));
     assert_eq!(outcome.lock.packages.len(), 3);
 
     // why: the chain from the request.
