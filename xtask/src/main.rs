@@ -59,14 +59,9 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     };
     eprintln!("error: {error}");
-    let mut shown = error.to_string();
+    // No message repeats its cause (a workspace rule), so each is printed once as it is.
     for cause in error.chain().skip(1) {
-        // Many errors already end with their cause's text; say it once.
-        let text = cause.to_string();
-        if !shown.contains(&text) {
-            eprintln!("  caused by: {text}");
-        }
-        shown = text;
+        eprintln!("  caused by: {cause}");
     }
     if std::env::var_os("FLASHBOX_BACKTRACE").is_some_and(|v| v == "1") {
         eprintln!("{}", error.backtrace());

@@ -1,6 +1,8 @@
-//! The one error type of the vocabulary.
+//! The errors of the vocabulary: [`Error`] for its own operations, and [`PathError`], the one
+//! "this I/O failed on this path" error every crate of the pipeline carries (through
+//! [`AtPath::at`]) instead of a helper of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Why a digest could not be read or a file not published.
 #[derive(Debug, thiserror::Error)]
@@ -12,22 +14,55 @@ pub enum Error {
         text: String,
     },
     /// A file or directory could not be written, synced or renamed.
-    #[error("{}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
 }
 
-impl Error {
-    /// A closure turning an I/O error on `path` into [`Error::Io`].
-    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
-        move |source| Self::Io {
-            path: path.to_owned(),
+/// An I/O error on a file or directory. The message is the path; the I/O error is the
+/// source, so a cause-chain printer shows each once.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", path.display())]
+pub struct PathError {
+    /// The file or directory.
+    pub path: PathBuf,
+    /// What failed.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl PathError {
+    /// The error `source` on `path`.
+    pub fn new(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Self {
+            path: path.as_ref().to_owned(),
             source,
         }
+    }
+}
+
+/// Puts the path on an I/O result: `fs::read(&path).at(&path)?`.
+pub trait AtPath<T> {
+    /// The result, its error naming `path`.
+    fn at(self, path: impl AsRef<Path>) -> Result<T, PathError>;
+}
+
+impl<T> AtPath<T> for std::io::Result<T> {
+    fn at(self, path: impl AsRef<Path>) -> Result<T, PathError> {
+        self.map_err(|source| PathError::new(path, source))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_is_the_message_and_the_io_error_the_source() {
+        let error = std::fs::read("/nonexistent/file")
+            .at("/nonexistent/file")
+            .unwrap_err();
+        assert_eq!(error.to_string(), "/nonexistent/file");
+        assert_eq!(error.source.kind(), std::io::ErrorKind::NotFound);
+        assert!(std::error::Error::source(&error).is_some());
     }
 }

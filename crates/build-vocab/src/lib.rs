@@ -24,4 +24,4 @@ pub mod error;
 pub mod publish;
 
 pub use digest::{Hasher, KeyHasher, Sha256};
-pub use error::Error;
+pub use error::{AtPath, Error, PathError};

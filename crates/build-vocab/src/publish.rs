@@ -10,7 +10,7 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::error::Error;
+use crate::error::{AtPath, Error, PathError};
 
 /// How a published file's writer reports its own failures: either an I/O error (reported
 /// against the target path) or the caller's error, passed through unchanged.
@@ -63,20 +63,21 @@ pub fn write_file<T, E>(
         .prefix(&format!(".{name}."))
         .suffix(".partial")
         .tempfile_in(dir)
-        .map_err(Error::io(dir))?;
+        .at(dir)?;
     let file = temp.as_file();
     let value = match write(file) {
         Ok(value) => value,
-        Err(WriteError::Io(source)) => return Err(Error::io(path)(source)),
+        Err(WriteError::Io(source)) => {
+            let path = path.to_owned();
+            return Err(PathError { path, source }.into());
+        }
         Err(WriteError::Producer(error)) => return Ok(Err(error)),
     };
     file.set_permissions(Permissions::from_mode(mode))
-        .map_err(Error::io(path))?;
-    file.sync_all().map_err(Error::io(path))?;
-    temp.persist(path).map_err(|e| Error::io(path)(e.error))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(Error::io(dir))?;
+        .at(path)?;
+    file.sync_all().at(path)?;
+    temp.persist(path).map_err(|e| e.error).at(path)?;
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
     Ok(Ok(value))
 }
 

@@ -31,7 +31,7 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file or directory could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// What was being read.
         path: PathBuf,
@@ -39,12 +39,12 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid INI.
-    #[error("{location}: {source}")]
+    #[error("{location}: {reason}")]
     Syntax {
         /// Where.
         location: Location,
-        /// What is wrong.
-        source: IniSyntaxError,
+        /// What is wrong (a detail of this error, not a cause of its own).
+        reason: IniSyntaxError,
     },
     /// A section header that is neither a settings section nor a condition section.
     #[error("{location}: unknown section [{section}]")]
@@ -65,30 +65,30 @@ pub enum ConfigError {
         suggestion: Option<&'static str>,
     },
     /// A value the setting does not accept.
-    #[error("{location}: invalid value for `{setting}=`: {source}")]
+    #[error("{location}: invalid value for `{setting}=`: {reason}")]
     InvalidValue {
         /// Where.
         location: Location,
         /// The setting.
         setting: String,
-        /// What is wrong with the value.
-        source: ValueError,
+        /// What is wrong with the value (a detail of this error, not a cause of its own).
+        reason: ValueError,
     },
     /// A `%` specifier that cannot be expanded.
-    #[error("{location}: {source}")]
+    #[error("{location}: {reason}")]
     Specifier {
         /// Where.
         location: Location,
-        /// What is wrong.
-        source: SpecifierError,
+        /// What is wrong (a detail of this error, not a cause of its own).
+        reason: SpecifierError,
     },
     /// A condition that cannot be evaluated.
-    #[error("{location}: {source}")]
+    #[error("{location}: {reason}")]
     Condition {
         /// Where.
         location: Location,
-        /// What is wrong.
-        source: MatchError,
+        /// What is wrong (a detail of this error, not a cause of its own).
+        reason: MatchError,
     },
     /// The file's `[Assert]`/`[TriggerAssert]` sections do not hold.
     #[error("{location}: the file's [Assert] conditions are not satisfied")]

@@ -354,11 +354,11 @@ impl Loader<'_> {
                 cwd: &recorded.cwd,
                 environment: &self.options.host.environment,
             };
-            (recorded.def.apply)(&mut config, &recorded.value, &cx).map_err(|source| {
+            (recorded.def.apply)(&mut config, &recorded.value, &cx).map_err(|reason| {
                 ConfigError::InvalidValue {
                     location: recorded.location.clone(),
                     setting: recorded.def.name.to_owned(),
-                    source,
+                    reason,
                 }
             })?;
         }
@@ -598,9 +598,9 @@ impl Loader<'_> {
             image: "main",
         };
         let verdict =
-            matching::evaluate(&sections, &input).map_err(|source| ConfigError::Condition {
-                location: location_of(&parsed.path, source.line()),
-                source,
+            matching::evaluate(&sections, &input).map_err(|reason| ConfigError::Condition {
+                location: location_of(&parsed.path, reason.line()),
+                reason,
             })?;
         if verdict.matched && !verdict.asserted {
             return Err(ConfigError::AssertFailed {
@@ -727,9 +727,9 @@ impl Loader<'_> {
             invoked: &self.options.directory,
             image: "main",
         };
-        specifier::expand(raw, view, &dirs).map_err(|source| ConfigError::Specifier {
+        specifier::expand(raw, view, &dirs).map_err(|reason| ConfigError::Specifier {
             location: location.clone(),
-            source,
+            reason,
         })
     }
 
@@ -740,10 +740,10 @@ impl Loader<'_> {
         value: &str,
         location: Location,
     ) -> Result<(), ConfigError> {
-        let invalid = |source| ConfigError::InvalidValue {
+        let invalid = |reason| ConfigError::InvalidValue {
             location: location.clone(),
             setting: def.name.to_owned(),
-            source,
+            reason,
         };
         match self.target {
             Target::Files => {
@@ -810,9 +810,9 @@ fn read_file(path: &Path) -> Result<ParsedFile, ConfigError> {
         path: path.to_owned(),
         source,
     })?;
-    let items = ini::parse(&text).map_err(|source| ConfigError::Syntax {
-        location: location_of(path, source.line()),
-        source,
+    let items = ini::parse(&text).map_err(|reason| ConfigError::Syntax {
+        location: location_of(path, reason.line()),
+        reason,
     })?;
     Ok(ParsedFile {
         path: path.to_owned(),

@@ -4,6 +4,7 @@
 //! not UTF-8), a file on disk, or a byte offset in an archive being read. Nothing is reported as
 //! a bare `io::Error`, so a failed image build says which file broke it.
 
+use build_vocab::PathError;
 use std::io;
 use std::path::PathBuf;
 
@@ -72,16 +73,11 @@ pub enum Error {
     /// The output file could not be published (written whole, synced, renamed).
     #[error(transparent)]
     Publish(#[from] build_vocab::Error),
-    /// An I/O error on a file or directory on disk.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
+    /// An I/O error on a file or directory.
+    #[error(transparent)]
+    Io(#[from] PathError),
     /// An I/O error from the caller's output stream (the compressor included).
-    #[error("writing the archive: {0}")]
+    #[error("writing the archive")]
     Output(#[source] io::Error),
     /// A compression level outside what the algorithm accepts.
     #[error("{algorithm} level {level} is outside {min}..={max}")]
@@ -104,7 +100,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// A compressed segment of an archive being read does not decompress.
-    #[error("compressed segment at byte {offset} does not decompress: {source}")]
+    #[error("compressed segment at byte {offset} does not decompress")]
     Decompress {
         /// Offset of the segment.
         offset: u64,
@@ -113,13 +109,7 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// An [`Error::Io`] about `path`.
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
-    }
-}
+impl Error {}
 
 /// Lossy text for an archive path or name held as bytes, for error messages and reports.
 pub(crate) fn lossy(bytes: &[u8]) -> String {

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::newc::padding;
 use crate::source::EntrySource;
 use crate::{ArchiveOptions, ArchiveStats, write_archive};
+use build_vocab::AtPath;
 
 /// Writes the archive of `source` to the file at `path`, compressed as `options` say, replacing
 /// it atomically.
@@ -38,9 +39,9 @@ pub fn concat_files(parts: &[&Path], path: &Path) -> Result<u64, Error> {
             let pad = padding(len, 4) as usize;
             out.write_all(&zeros[..pad]).map_err(Error::Output)?;
             len += pad as u64;
-            let mut file = File::open(part).map_err(Error::io(*part))?;
+            let mut file = File::open(part).at(*part)?;
             loop {
-                let got = file.read(&mut buffer).map_err(Error::io(*part))?;
+                let got = file.read(&mut buffer).at(*part)?;
                 if got == 0 {
                     break;
                 }

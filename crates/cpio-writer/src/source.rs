@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::entry::{ArchivePath, Data, DeviceNumber, Entry, EntryKind};
 use crate::error::Error;
+use build_vocab::{AtPath, PathError};
 
 /// Anything that can list the entries of an archive.
 pub trait EntrySource {
@@ -48,12 +49,10 @@ impl DirectorySource {
 
 impl EntrySource for DirectorySource {
     fn entries(self) -> Result<Vec<Entry>, Error> {
-        let meta = fs::metadata(&self.root).map_err(Error::io(&self.root))?;
+        let meta = fs::metadata(&self.root).at(&self.root)?;
         if !meta.is_dir() {
-            return Err(Error::Io {
-                path: self.root,
-                source: io::Error::from(io::ErrorKind::NotADirectory),
-            });
+            let not_a_directory = io::Error::from(io::ErrorKind::NotADirectory);
+            return Err(PathError::new(self.root, not_a_directory).into());
         }
         let mut walk = Walk {
             entries: vec![entry(ArchivePath::root(), EntryKind::Directory, &meta)],
@@ -76,14 +75,14 @@ impl Walk {
     /// name order so the walk itself is reproducible.
     fn directory(&mut self, dir: &Path, at: &ArchivePath) -> Result<(), Error> {
         let mut names = Vec::new();
-        for child in fs::read_dir(dir).map_err(Error::io(dir))? {
-            names.push(child.map_err(Error::io(dir))?.file_name());
+        for child in fs::read_dir(dir).at(dir)? {
+            names.push(child.at(dir)?.file_name());
         }
         names.sort();
         for name in names {
             let disk = dir.join(&name);
             let path = at.join(name.as_bytes())?;
-            let meta = fs::symlink_metadata(&disk).map_err(Error::io(&disk))?;
+            let meta = fs::symlink_metadata(&disk).at(&disk)?;
             let kind = self.kind(&disk, &path, &meta)?;
             let is_dir = kind == EntryKind::Directory;
             self.entries.push(entry(path.clone(), kind, &meta));
@@ -118,7 +117,7 @@ impl Walk {
                 size: meta.len(),
             })
         } else if file_type.is_symlink() {
-            let target = fs::read_link(disk).map_err(Error::io(disk))?;
+            let target = fs::read_link(disk).at(disk)?;
             EntryKind::Symlink {
                 target: target.as_os_str().as_bytes().to_vec(),
             }

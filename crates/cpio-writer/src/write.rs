@@ -12,6 +12,7 @@ use crate::entry::Data;
 use crate::error::Error;
 use crate::layout::Layout;
 use crate::newc::{BLOCK_SIZE, padding};
+use build_vocab::AtPath;
 
 /// Size of the output buffer and of the buffer file data is copied through.
 const BUFFER_SIZE: usize = 1 << 20;
@@ -79,8 +80,8 @@ fn copy_file<W: Write>(
         expected: size,
         actual,
     };
-    let mut file = File::open(path).map_err(Error::io(path))?;
-    let on_disk = file.metadata().map_err(Error::io(path))?.len();
+    let mut file = File::open(path).at(path)?;
+    let on_disk = file.metadata().at(path)?.len();
     if on_disk != size {
         return Err(changed(on_disk));
     }
@@ -89,7 +90,7 @@ fn copy_file<W: Write>(
         let want = buffer.len().min((size - copied) as usize);
         let got = match file.read(&mut buffer[..want]) {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            got => got.map_err(Error::io(path))?,
+            got => got.at(path)?,
         };
         if got == 0 {
             return Err(changed(copied));
@@ -97,7 +98,7 @@ fn copy_file<W: Write>(
         out.put(&buffer[..got])?;
         copied += got as u64;
     }
-    let extra = file.read(&mut buffer[..1]).map_err(Error::io(path))?;
+    let extra = file.read(&mut buffer[..1]).at(path)?;
     if extra > 0 {
         return Err(changed(size + extra as u64));
     }

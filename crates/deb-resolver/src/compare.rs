@@ -29,6 +29,8 @@ use crate::error::Error;
 use crate::fetch::{Cache, LoadedArchive};
 use crate::solver::{BaseSet, Request, RootReason, Solution, solve};
 use crate::universe::{Origin, PackageId, Universe};
+use build_vocab::AtPath;
+use build_vocab::PathError;
 
 /// One verified `Packages` index of a loaded archive, as text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,13 +56,14 @@ pub fn cached_indexes(loaded: &LoadedArchive, cache: &Cache) -> Result<Vec<Index
             .filter(|(p, ..)| p.ends_with("Packages"))
         {
             let origin = format!("{} {path} (cache)", suite.suite);
-            let data = cache.read(sha, Some(*size))?.ok_or_else(|| Error::Io {
-                path: cache.path_of(sha),
-                source: std::io::Error::new(
+            let gone = || {
+                let missing = std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!("{origin} is no longer in the cache"),
-                ),
-            })?;
+                );
+                Error::from(PathError::new(cache.path_of(sha), missing))
+            };
+            let data = cache.read(sha, Some(*size))?.ok_or_else(gone)?;
             let text = String::from_utf8(data).map_err(|_| Error::Parse {
                 origin: origin.clone(),
                 line: 0,
@@ -181,9 +184,9 @@ impl AptMirror {
     ) -> Result<Self, Error> {
         let write = |path: &Path, data: &[u8]| -> Result<(), Error> {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                std::fs::create_dir_all(parent).at(parent)?;
             }
-            std::fs::write(path, data).map_err(|e| Error::io(path, e))
+            Ok(std::fs::write(path, data).at(path)?)
         };
         let archive = root.join("archive");
         let mut sources = String::new();
@@ -191,13 +194,14 @@ impl AptMirror {
             let dist = archive.join("dists").join(&suite.suite);
             write(&dist.join("InRelease"), &suite.inrelease)?;
             for (path, sha, size) in &suite.indexes {
-                let data = cache.read(sha, Some(*size))?.ok_or_else(|| Error::Io {
-                    path: cache.path_of(sha),
-                    source: std::io::Error::new(
+                let gone = || {
+                    let missing = std::io::Error::new(
                         std::io::ErrorKind::NotFound,
                         format!("{} {path} is no longer in the cache", suite.suite),
-                    ),
-                })?;
+                    );
+                    Error::from(PathError::new(cache.path_of(sha), missing))
+                };
+                let data = cache.read(sha, Some(*size))?.ok_or_else(gone)?;
                 write(&dist.join(path), &data)?;
             }
             sources.push_str(&format!(
@@ -218,7 +222,7 @@ impl AptMirror {
             "log",
         ] {
             let dir = root.join(sub);
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            std::fs::create_dir_all(&dir).at(&dir)?;
         }
         write(&root.join("etc/sources.list"), sources.as_bytes())?;
         write(&root.join("status"), b"")?;
@@ -246,7 +250,7 @@ impl AptMirror {
             .arg("-q")
             .args(args)
             .output()
-            .map_err(|e| Error::io("apt-get", e))?;
+            .at("apt-get")?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         if !output.status.success() {
             return Err(Error::Command {
@@ -288,7 +292,7 @@ impl AptMirror {
     ) -> Result<(), Error> {
         let status = installed_status(indexes, packages)?;
         let path = self.root.join("status");
-        std::fs::write(&path, status).map_err(|e| Error::io(&path, e))
+        Ok(std::fs::write(&path, status).at(&path)?)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::io::Read;
 
 use crate::error::Error;
+use build_vocab::PathError;
 
 /// Reads the `control` file text of a `.deb`. The error is a message; the caller adds the
 /// path.
@@ -64,10 +65,7 @@ pub fn read_control(deb: impl Read) -> Result<String, String> {
 /// Builds a minimal `.deb` (for tests and tools): `debian-binary`, `control.tar.gz` with the
 /// given control text, an empty `data.tar.gz`. Deterministic: every timestamp is 0.
 pub fn build_minimal_deb(control: &str) -> Result<Vec<u8>, Error> {
-    let io = |e: std::io::Error| Error::Io {
-        path: "<in-memory .deb>".into(),
-        source: e,
-    };
+    let io = |e: std::io::Error| Error::from(PathError::new("<in-memory .deb>", e));
     let tar_gz = |files: &[(&str, &[u8])]| -> Result<Vec<u8>, Error> {
         let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         let mut builder = tar::Builder::new(encoder);

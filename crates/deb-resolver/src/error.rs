@@ -5,6 +5,7 @@
 //! [`Error::SizeMismatch`], [`Error::BadSignature`], [`Error::Expired`]) are distinct variants
 //! so callers and tests can tell them apart.
 
+use build_vocab::PathError;
 use std::path::PathBuf;
 
 /// Everything that can go wrong while reading an archive, solving, locking or fetching.
@@ -30,14 +31,8 @@ pub enum Error {
         reason: &'static str,
     },
     /// A local file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
     /// The network transfer failed (connection, TLS, timeout), after all retries.
     #[error("{url}: {message}")]
     Http {
@@ -211,13 +206,6 @@ impl Error {
             origin: "<input>".to_owned(),
             line,
             message: message.into(),
-        }
-    }
-
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.into(),
-            source,
         }
     }
 }

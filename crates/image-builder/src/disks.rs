@@ -9,6 +9,7 @@ use config_model::ImageConfig;
 
 use crate::error::Error;
 use crate::stage::human_bytes;
+use build_vocab::AtPath;
 
 /// The profile that asks for the GCP tar.gz.
 pub const GCP_PROFILE: &str = "gcp";
@@ -40,7 +41,7 @@ pub(crate) fn write(
         .map(PathBuf::as_path)
         .collect();
     let mut definitions = repart_gpt::read_definitions(&directories).map_err(Error::Disk)?;
-    let uki_len = std::fs::metadata(uki).map_err(Error::io(uki))?.len();
+    let uki_len = std::fs::metadata(uki).at(uki)?.len();
     for definition in definitions.iter_mut().filter(|d| d.partition_type.is_esp()) {
         definition.size_min_bytes = Some(repart_gpt::esp_min_size(
             uki_len,

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::stage::Stage;
+use build_vocab::PathError;
 
 /// Why a build, a resolution or a lock file operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -101,23 +102,9 @@ pub enum Error {
     /// An output file could not be published (written whole, synced, renamed).
     #[error(transparent)]
     Publish(#[from] build_vocab::Error),
-    /// A file or directory could not be read or written.
-    #[error("{}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// An I/O error on a file or directory.
+    #[error(transparent)]
+    Io(#[from] PathError),
 }
 
-impl Error {
-    /// A closure turning an I/O error on `path` into [`Error::Io`].
-    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
-        move |source| Self::Io {
-            path: path.to_owned(),
-            source,
-        }
-    }
-}
+impl Error {}

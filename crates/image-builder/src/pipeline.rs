@@ -27,6 +27,7 @@ use crate::prepare::{Prepared, prepare, read_lock, write_lock};
 use crate::request::{BuildRequest, KernelChoice};
 use crate::skipped::skipped_components;
 use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
+use build_vocab::AtPath;
 
 /// What a build made.
 #[derive(Debug, Clone)]
@@ -90,11 +91,8 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     })?;
     let config = &prepared.config;
     let name = image_name(config);
-    std::fs::create_dir_all(&request.output_dir).map_err(Error::io(&request.output_dir))?;
-    let output_dir = request
-        .output_dir
-        .canonicalize()
-        .map_err(Error::io(&request.output_dir))?;
+    std::fs::create_dir_all(&request.output_dir).at(&request.output_dir)?;
+    let output_dir = request.output_dir.canonicalize().at(&request.output_dir)?;
 
     let lock_path = request.resolve.lock_path();
     let (lock, lock_use) = stages.run(Stage::Resolve, &[], |observer| {
@@ -124,7 +122,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
 
     let work_dir = output_dir.join(format!(".work-{name}"));
     if work_dir.exists() {
-        std::fs::remove_dir_all(&work_dir).map_err(Error::io(&work_dir))?;
+        std::fs::remove_dir_all(&work_dir).at(&work_dir)?;
     }
     let src_dir = &request.resolve.definition.directory;
     let source_kernel = request.resolve.kernel == KernelChoice::Source;
@@ -192,7 +190,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
                 let outputs = tree
                     .run_build_scripts(config)
                     .map_err(rootfs_error(Stage::BuildScripts))?;
-                let log = std::fs::read_to_string(&outputs.log).map_err(Error::io(&outputs.log))?;
+                let log = std::fs::read_to_string(&outputs.log).at(&outputs.log)?;
                 let not_built = skipped_components(&log);
                 let detail = format!(
                     "{} scripts, {} skipped (log: {})",
@@ -412,7 +410,7 @@ fn stitch_uki(
     initrd_path: &Path,
     uki_path: &Path,
 ) -> Result<String, Error> {
-    let read = |path: &Path| std::fs::read(path).map_err(Error::io(path));
+    let read = |path: &Path| std::fs::read(path).at(path);
     let stub = read(&rootfs.root.join(STUB_PATH))?;
     let linux = read(&kernel.path)?;
     let initrd = read(initrd_path)?;
@@ -437,9 +435,7 @@ fn stitch_uki(
         detail = "stub has no room for our SBAT line; ".to_owned();
     }
     uki_stitcher::write_uki_file(&inputs, uki_path).map_err(Error::Uki)?;
-    let size = std::fs::metadata(uki_path)
-        .map_err(Error::io(uki_path))?
-        .len();
+    let size = std::fs::metadata(uki_path).at(uki_path)?.len();
     Ok(format!("{detail}{}", human_bytes(size)))
 }
 
@@ -461,7 +457,7 @@ fn artifact(path: &Path) -> Result<Artifact, Error> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: Sha256::of_file(path).map_err(Error::io(path))?,
+        sha256: Sha256::of_file(path).at(path)?,
     })
 }
 
@@ -473,7 +469,7 @@ fn remove_work_trees(paths: &[PathBuf]) -> Result<(), Error> {
             Ok(_) => std::fs::remove_file(path),
             Err(_) => continue,
         };
-        removed.map_err(Error::io(path))?;
+        removed.at(path)?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::layout::CacheLayout;
 use crate::request::{KernelChoice, ResolveRequest};
 use crate::stage::{Observer, Stage};
+use build_vocab::{AtPath, PathError};
 
 /// The environment variable that tells a tree's own kernel build script to stand down: this
 /// pipeline provides the kernel (a Debian package, or kernel-builder's source build).
@@ -124,14 +125,14 @@ pub fn read_lock(path: &Path) -> Result<Option<Lock>, Error> {
                 source,
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path)(e)),
+        Err(e) => Err(PathError::new(path, e).into()),
     }
 }
 
 /// Writes `lock` to `path` (its directory created), complete or not at all.
 pub fn write_lock(path: &Path, lock: &Lock) -> Result<(), Error> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+        std::fs::create_dir_all(parent).at(parent)?;
     }
     Ok(build_vocab::publish::write_bytes(
         path,

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::KernelError;
+use build_vocab::AtPath;
 
 /// A kernel found in a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +25,8 @@ pub fn find_installed_kernel(
     release: Option<&str>,
 ) -> Result<InstalledKernel, KernelError> {
     let boot = root.join("boot");
-    let read_error = |source| KernelError::Io {
-        path: boot.clone(),
-        source,
-    };
     let mut releases: Vec<String> = std::fs::read_dir(&boot)
-        .map_err(read_error)?
+        .at(&boot)?
         .filter_map(|entry| entry.ok())
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;

@@ -1,5 +1,6 @@
 //! The crate's one error type.
 
+use build_vocab::PathError;
 use std::path::PathBuf;
 
 /// Why a kernel could not be configured or provided.
@@ -62,7 +63,7 @@ pub enum KernelError {
     )]
     LoadableModules,
     /// A step of a source build failed.
-    #[error("kernel build: {step} failed (log: {}): {source}", log.display())]
+    #[error("kernel build: {step} failed (log: {})", log.display())]
     Build {
         /// The step (`make bzImage`).
         step: String,
@@ -72,11 +73,6 @@ pub enum KernelError {
         source: Box<rootfs_assembler::Error>,
     },
     /// Reading or writing a file or directory failed.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::KernelError;
+use build_vocab::AtPath;
 
 /// The variable that names the base fragments; `<it>_<NAME>` variables add more.
 pub const SNIPPETS_VARIABLE: &str = "KERNEL_CONFIG_SNIPPETS";
@@ -67,15 +68,11 @@ fn files(
     for (variable, item) in items(environment, variable) {
         let path = root.join(item);
         if path.is_dir() {
-            let io = |source| KernelError::Io {
-                path: path.clone(),
-                source,
-            };
             let mut configs: Vec<PathBuf> = std::fs::read_dir(&path)
-                .map_err(io)?
+                .at(&path)?
                 .map(|entry| entry.map(|e| e.path()))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(io)?
+                .at(&path)?
                 .into_iter()
                 .filter(|p| p.extension().is_some_and(|e| e == extension) && p.is_file())
                 .collect();

@@ -29,6 +29,7 @@ use crate::error::KernelError;
 use crate::kconfig::KernelConfig;
 use crate::merge::{Fragment, Merged, UnmetRequest, merge, unmet_requests};
 use crate::snippets::{fragment_files, patch_files};
+use build_vocab::{AtPath, PathError};
 
 /// The variable naming the Debian kernel series to build (`7.2`).
 pub const VERSION_VARIABLE: &str = "KERNEL_VERSION";
@@ -96,15 +97,15 @@ impl SourceInputs {
             .join(format!("usr/src/linux-config-{version}"))
             .join(BASE_CONFIG);
         let mut base_config = String::new();
-        liblzma::read::XzDecoder::new(fs::File::open(&base_path).map_err(io(&base_path))?)
+        liblzma::read::XzDecoder::new(fs::File::open(&base_path).at(&base_path)?)
             .read_to_string(&mut base_config)
-            .map_err(io(&base_path))?;
+            .at(&base_path)?;
         let fragments = fragment_files(environment, src_dir)?
             .into_iter()
             .map(|path| {
                 Ok(Fragment {
                     name: file_name(&path),
-                    text: fs::read_to_string(&path).map_err(io(&path))?,
+                    text: fs::read_to_string(&path).at(&path)?,
                 })
             })
             .collect::<Result<Vec<_>, KernelError>>()?;
@@ -113,7 +114,7 @@ impl SourceInputs {
             .map(|path| {
                 Ok(Patch {
                     name: file_name(&path),
-                    bytes: fs::read(&path).map_err(io(&path))?,
+                    bytes: fs::read(&path).at(&path)?,
                 })
             })
             .collect::<Result<Vec<_>, KernelError>>()?;
@@ -281,12 +282,12 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
         let release_path = entry.join("release");
         let final_config = KernelConfig::parse(
             "config",
-            &fs::read_to_string(&config_path).map_err(io(&config_path))?,
+            &fs::read_to_string(&config_path).at(&config_path)?,
         )?;
         refuse_loadable_modules(&final_config)?;
         Ok(BuiltKernel {
             release: fs::read_to_string(&release_path)
-                .map_err(io(&release_path))?
+                .at(&release_path)?
                 .trim()
                 .to_owned(),
             bzimage: entry.join("bzImage"),
@@ -302,20 +303,20 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
     }
 
     if fs::symlink_metadata(&build.scratch).is_ok() {
-        fs::remove_dir_all(&build.scratch).map_err(io(&build.scratch))?;
+        fs::remove_dir_all(&build.scratch).at(&build.scratch)?;
     }
     // Numbered: two directories may hold patches of the same name.
     let patches_dir = build.scratch.join("patches");
-    fs::create_dir_all(&patches_dir).map_err(io(&patches_dir))?;
+    fs::create_dir_all(&patches_dir).at(&patches_dir)?;
     let staged: Vec<String> = (0..inputs.patches.len())
         .map(|index| format!("{index:03}.patch"))
         .collect();
     for (patch, name) in inputs.patches.iter().zip(&staged) {
         let path = patches_dir.join(name);
-        fs::write(&path, &patch.bytes).map_err(io(&path))?;
+        fs::write(&path, &patch.bytes).at(&path)?;
     }
     if let Some(dir) = build.log.parent() {
-        fs::create_dir_all(dir).map_err(io(dir))?;
+        fs::create_dir_all(dir).at(dir)?;
     }
     let sandbox = build.tree.sandbox(vec![Bind {
         source: build.scratch.clone(),
@@ -364,7 +365,7 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
         )?;
     }
     let config_path = host_source.join(".config");
-    fs::write(&config_path, merged.config.render()).map_err(io(&config_path))?;
+    fs::write(&config_path, merged.config.render()).at(&config_path)?;
     run(
         "make olddefconfig",
         &source_dir,
@@ -373,11 +374,11 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
     // Before the long part: a modular configuration cannot give a working image.
     refuse_loadable_modules(&KernelConfig::parse(
         ".config",
-        &fs::read_to_string(&config_path).map_err(io(&config_path))?,
+        &fs::read_to_string(&config_path).at(&config_path)?,
     )?)?;
     let version_file = host_source.join(".version");
     if version_file.exists() {
-        fs::remove_file(&version_file).map_err(io(&version_file))?;
+        fs::remove_file(&version_file).at(&version_file)?;
     }
     let local_version = format!("LOCALVERSION={}", inputs.local_version);
     let jobs = format!("-j{}", build.jobs.max(1));
@@ -407,7 +408,7 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
             (release_file, "release"),
         ],
     )?;
-    fs::remove_dir_all(&build.scratch).map_err(io(&build.scratch))?;
+    fs::remove_dir_all(&build.scratch).at(&build.scratch)?;
     finish(false)
 }
 
@@ -426,25 +427,20 @@ fn store(cache: &Path, key: &str, files: &[(PathBuf, &str)]) -> Result<(), Kerne
     let entry = cache.join(key);
     let partial = cache.join(format!(".{key}.partial-{}", std::process::id()));
     if fs::symlink_metadata(&partial).is_ok() {
-        fs::remove_dir_all(&partial).map_err(io(&partial))?;
+        fs::remove_dir_all(&partial).at(&partial)?;
     }
-    fs::create_dir_all(&partial).map_err(io(&partial))?;
+    fs::create_dir_all(&partial).at(&partial)?;
     for (from, name) in files {
         let to = partial.join(name);
-        fs::copy(from, &to).map_err(io(&to))?;
+        fs::copy(from, &to).at(&to)?;
         fs::File::open(&to)
             .and_then(|file| file.sync_all())
-            .map_err(io(&to))?;
+            .at(&to)?;
     }
     match fs::rename(&partial, &entry) {
         Ok(()) => Ok(()),
-        Err(_) if entry.join("bzImage").is_file() => {
-            fs::remove_dir_all(&partial).map_err(io(&partial))
-        }
-        Err(source) => Err(KernelError::Io {
-            path: entry,
-            source,
-        }),
+        Err(_) if entry.join("bzImage").is_file() => Ok(fs::remove_dir_all(&partial).at(&partial)?),
+        Err(source) => Err(PathError::new(entry, source).into()),
     }
 }
 
@@ -452,13 +448,6 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn io(path: &Path) -> impl Fn(std::io::Error) -> KernelError + '_ {
-    move |source| KernelError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::definition::PartitionDefinition;
 use crate::error::{Error, Result};
+use build_vocab::AtPath;
 
 /// One entry of a [`FileTree`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,10 +223,10 @@ fn copy_from_disk(
     tree: &mut FileTree,
     definition: &Path,
 ) -> Result<()> {
-    let meta = path.symlink_metadata().map_err(Error::io(path))?;
+    let meta = path.symlink_metadata().at(path)?;
     let kind = meta.file_type();
     if kind.is_file() {
-        let data = fs::read(path).map_err(Error::io(path))?;
+        let data = fs::read(path).at(path)?;
         return tree.add_file(target, data.into(), definition);
     }
     if !kind.is_dir() {
@@ -241,8 +242,8 @@ fn copy_from_disk(
     }
     tree.add_dir(target, definition)?;
     let mut names = Vec::new();
-    for entry in fs::read_dir(path).map_err(Error::io(path))? {
-        let entry = entry.map_err(Error::io(path))?;
+    for entry in fs::read_dir(path).at(path)? {
+        let entry = entry.at(path)?;
         let name = entry
             .file_name()
             .into_string()

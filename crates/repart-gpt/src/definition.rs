@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::partition_type::PartitionType;
+use build_vocab::AtPath;
 
 /// One partition definition, as read from its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,10 +142,10 @@ pub fn parse_definition(path: &Path, text: &str) -> Result<PartitionDefinition> 
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let items = ini::parse(&text).map_err(|source| Error::Syntax {
+    let items = ini::parse(&text).map_err(|reason| Error::Syntax {
         path: path.to_owned(),
-        line: source.line(),
-        source,
+        line: reason.line(),
+        reason,
     })?;
 
     let mut partition_type = None;
@@ -378,9 +379,9 @@ pub fn parse_size(value: &str) -> Option<u64> {
 pub fn read_definitions(dirs: &[&Path]) -> Result<Vec<PartitionDefinition>> {
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
     for dir in dirs {
-        let entries = fs::read_dir(dir).map_err(Error::io(*dir))?;
+        let entries = fs::read_dir(dir).at(*dir)?;
         for entry in entries {
-            let entry = entry.map_err(Error::io(*dir))?;
+            let entry = entry.at(*dir)?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if !name.ends_with(".conf") || name.starts_with('.') {
@@ -401,7 +402,7 @@ pub fn read_definitions(dirs: &[&Path]) -> Result<Vec<PartitionDefinition>> {
     by_name
         .into_values()
         .map(|path| {
-            let text = fs::read_to_string(&path).map_err(Error::io(&path))?;
+            let text = fs::read_to_string(&path).at(&path)?;
             parse_definition(&path, &text)
         })
         .collect()

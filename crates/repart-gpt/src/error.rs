@@ -4,6 +4,7 @@
 //! number and the definition file it came from), a path in a copy source or in the output
 //! directory. Nothing is reported as a bare `io::Error`.
 
+use build_vocab::PathError;
 use std::io;
 use std::path::PathBuf;
 
@@ -11,14 +12,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A definition file that is not valid INI.
-    #[error("{}:{line}: {source}", path.display())]
+    #[error("{}:{line}: {reason}", path.display())]
     Syntax {
         /// The definition file.
         path: PathBuf,
         /// 1-based line.
         line: usize,
-        /// What is wrong with the line.
-        source: config_model::ini::IniSyntaxError,
+        /// What is wrong with the line (a detail of this error, not a cause of its own).
+        reason: config_model::ini::IniSyntaxError,
     },
     /// A section other than `[Partition]`.
     #[error("{}:{line}: unknown section [{section}] (repart.d files have only [Partition])", path.display())]
@@ -174,7 +175,7 @@ pub enum Error {
     #[error("no Type=esp partition with Format=vfat to hold the UKI")]
     NoEsp,
     /// The FAT filesystem library failed while formatting or filling a partition.
-    #[error("partition {number}: writing the FAT filesystem failed: {source}")]
+    #[error("partition {number}: writing the FAT filesystem failed")]
     Fat {
         /// Partition number.
         number: u32,
@@ -182,29 +183,17 @@ pub enum Error {
         source: io::Error,
     },
     /// The GPT library refused the planned table.
-    #[error("writing the GPT failed: {0}")]
+    #[error("writing the GPT failed")]
     Gpt(#[from] gpt::GptError),
     /// The protective MBR could not be written.
-    #[error("writing the protective MBR failed: {0}")]
+    #[error("writing the protective MBR failed")]
     Mbr(#[from] gpt::mbr::MBRError),
     /// An output file could not be published (written whole, synced, renamed).
     #[error(transparent)]
     Publish(#[from] build_vocab::Error),
-    /// An I/O error on a file or directory on disk.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
-}
-
-impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
-    }
+    /// An I/O error on a file or directory.
+    #[error(transparent)]
+    Io(#[from] PathError),
 }
 
 /// The crate's result type.

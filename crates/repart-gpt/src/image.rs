@@ -22,6 +22,7 @@ use crate::layout::{Layout, PlanOptions, plan};
 use crate::output;
 use crate::sparse::SparseImage;
 use crate::table;
+use build_vocab::AtPath;
 
 /// Where the UKI is staged for `CopyFiles=` (the Flashbox profiles copy `/uki.efi`).
 pub const UKI_STAGED_PATH: &str = "/uki.efi";
@@ -179,7 +180,7 @@ pub fn place_uki(
 pub fn build_image(request: &ImageRequest) -> Result<BuiltImage> {
     let uki: Arc<[u8]> = match &request.uki {
         UkiSource::Bytes(bytes) => Arc::clone(bytes),
-        UkiSource::File(path) => fs::read(path).map_err(Error::io(path))?.into(),
+        UkiSource::File(path) => fs::read(path).at(path)?.into(),
     };
     let source = CopySource {
         staged: BTreeMap::from([(UKI_STAGED_PATH.to_owned(), Arc::clone(&uki))]),
@@ -203,10 +204,10 @@ pub fn build_image(request: &ImageRequest) -> Result<BuiltImage> {
     drop(contents);
 
     let dir = request.output_dir.as_path();
-    fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    fs::create_dir_all(dir).at(dir)?;
     let mut files = Vec::new();
     let mut record = |kind, path: PathBuf| -> Result<()> {
-        let size = fs::metadata(&path).map_err(Error::io(&path))?.len();
+        let size = fs::metadata(&path).at(&path)?.len();
         files.push(OutputFile { kind, path, size });
         Ok(())
     };

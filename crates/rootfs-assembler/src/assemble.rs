@@ -39,6 +39,7 @@ use crate::normalise::{clean_package_metadata, normalise};
 use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
 use crate::scripts::{ScriptContext, ScriptKind, run_scripts};
 use crate::trees::{copy_tree, copy_trees};
+use build_vocab::AtPath;
 
 /// What to do about `BuildScripts=`: they run in a separate build tree
 /// ([`crate::build_tree`]); the assembler takes their results in at the right step.
@@ -160,7 +161,7 @@ impl BuildLayout {
         // `$PACKAGEDIR` too: `VolatilePackages=` must not pick up an earlier run's .debs.
         for dir in [&layout.partial_root, &layout.work, &layout.package_dir] {
             if fs::symlink_metadata(dir).is_ok() {
-                fs::remove_dir_all(dir).map_err(Error::io(dir))?;
+                fs::remove_dir_all(dir).at(dir)?;
             }
         }
         for dir in [
@@ -170,7 +171,7 @@ impl BuildLayout {
             &layout.package_dir,
             &layout.artifact_dir,
         ] {
-            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            fs::create_dir_all(dir).at(dir)?;
         }
         crate::unpack::apply_metadata(
             &layout.partial_root,
@@ -221,9 +222,9 @@ impl BuildLayout {
     /// Renames the partial root to the final one, replacing an earlier root.
     pub fn finish_root(&self) -> Result<(), Error> {
         if fs::symlink_metadata(&self.root).is_ok() {
-            fs::remove_dir_all(&self.root).map_err(Error::io(&self.root))?;
+            fs::remove_dir_all(&self.root).at(&self.root)?;
         }
-        fs::rename(&self.partial_root, &self.root).map_err(Error::io(&self.root))
+        Ok(fs::rename(&self.partial_root, &self.root).at(&self.root)?)
     }
 }
 
@@ -354,7 +355,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
 
     remove_packages_and_files(config, root, &layout.work, source_date_epoch)?;
     let status_path = root.join("var/lib/dpkg/status");
-    let status = fs::read_to_string(&status_path).map_err(Error::io(&status_path))?;
+    let status = fs::read_to_string(&status_path).at(&status_path)?;
     let manifest = Manifest::new(config, &installed_packages(&status)?);
     if content.clean_package_metadata == Some(Feature::Enabled) {
         report.removed.extend(clean_package_metadata(root)?);

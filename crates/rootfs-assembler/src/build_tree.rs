@@ -25,6 +25,7 @@ use crate::root_cache::{CacheKey, KeyBuilder, RootCache};
 use crate::sandbox::{Bind, Sandbox};
 use crate::scripts::{ScriptKind, run_scripts};
 use crate::trees::copy_trees;
+use build_vocab::AtPath;
 
 /// What a build tree is made of.
 #[derive(Debug, Clone)]
@@ -182,7 +183,7 @@ fn build_tree_key(
 
 /// A file's path, size and mtime.
 fn file_fingerprint(key: &mut KeyBuilder, tag: &str, path: &Path) -> Result<(), Error> {
-    let meta = fs::metadata(path).map_err(Error::io(path))?;
+    let meta = fs::metadata(path).at(path)?;
     key.field(tag, path.as_os_str().as_encoded_bytes())
         .field("size", &meta.len().to_le_bytes())
         .field("mtime", &meta.mtime().to_le_bytes())
@@ -198,7 +199,7 @@ impl BuildScriptOutputs {
         specs: &[PackageSpec],
     ) -> Result<(Vec<PathBuf>, Vec<String>), Error> {
         let mut files: Vec<PathBuf> = fs::read_dir(&self.package_dir)
-            .map_err(Error::io(&self.package_dir))?
+            .at(&self.package_dir)?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| path.extension().is_some_and(|e| e == "deb"))
             .collect();
@@ -237,11 +238,11 @@ impl BuildTree {
     pub fn run_build_scripts(&self, config: &ImageConfig) -> Result<BuildScriptOutputs, Error> {
         let dest_dir = self.layout.work.join("dest");
         if fs::symlink_metadata(&dest_dir).is_ok() {
-            fs::remove_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
+            fs::remove_dir_all(&dest_dir).at(&dest_dir)?;
         }
-        fs::create_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
+        fs::create_dir_all(&dest_dir).at(&dest_dir)?;
         let logs = self.layout.work.join("logs");
-        fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
+        fs::create_dir_all(&logs).at(&logs)?;
         let log = logs.join("build-scripts.log");
         let mut context = self.layout.script_context(
             config,

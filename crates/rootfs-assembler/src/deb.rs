@@ -16,6 +16,7 @@ use crate::control::{Control, parse_conffiles};
 use crate::error::Error;
 use crate::filter::PathFilter;
 use crate::unpack::{ExtractOptions, ExtractStats, Ownership, extract_tar};
+use build_vocab::AtPath;
 
 /// A verified local `.deb` and what the lock says it is: the assembler's input. deb-resolver's
 /// fetch step produces these (the sha256 was checked before the path was handed over).
@@ -54,7 +55,7 @@ pub fn read_deb(path: &Path) -> Result<DebInfo, Error> {
         deb: path.to_owned(),
         reason,
     };
-    let file = File::open(path).map_err(Error::io(path))?;
+    let file = File::open(path).at(path)?;
     let mut archive = ar::Archive::new(BufReader::new(file));
     let mut seen_version = false;
     let mut members = None;
@@ -147,7 +148,7 @@ pub fn extract_deb_data(
         deb: path.to_owned(),
         reason,
     };
-    let file = File::open(path).map_err(Error::io(path))?;
+    let file = File::open(path).at(path)?;
     let mut archive = ar::Archive::new(BufReader::new(file));
     while let Some(entry) = archive.next_entry() {
         let mut entry = entry.map_err(|e| malformed(format!("ar archive: {e}")))?;

@@ -16,6 +16,7 @@ use std::path::Path;
 use build_vocab::{Hasher, Sha256};
 
 use crate::error::Error;
+use build_vocab::AtPath;
 
 /// The type of a tree entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -186,13 +187,13 @@ fn collect(
     prefix: &[u8],
     out: &mut Vec<(Vec<u8>, std::path::PathBuf)>,
 ) -> Result<(), Error> {
-    for item in fs::read_dir(dir).map_err(Error::io(dir))? {
-        let item = item.map_err(Error::io(dir))?;
+    for item in fs::read_dir(dir).at(dir)? {
+        let item = item.at(dir)?;
         let mut image_path = prefix.to_vec();
         image_path.push(b'/');
         image_path.extend_from_slice(item.file_name().as_bytes());
         let path = item.path();
-        let is_dir = item.file_type().map_err(Error::io(&path))?.is_dir();
+        let is_dir = item.file_type().at(&path)?.is_dir();
         if is_dir {
             collect(&path, &image_path, out)?;
         }
@@ -202,7 +203,7 @@ fn collect(
 }
 
 fn entry(path: &Path, image_path: &[u8]) -> Result<TreeEntry, Error> {
-    let meta = fs::symlink_metadata(path).map_err(Error::io(path))?;
+    let meta = fs::symlink_metadata(path).at(path)?;
     let file_type = meta.file_type();
     let kind = if file_type.is_dir() {
         EntryType::Directory
@@ -222,7 +223,7 @@ fn entry(path: &Path, image_path: &[u8]) -> Result<TreeEntry, Error> {
     let (sha256, link_target) = match kind {
         EntryType::File => (Some(file_sha256(path)?), None),
         EntryType::Symlink => {
-            let target = fs::read_link(path).map_err(Error::io(path))?;
+            let target = fs::read_link(path).at(path)?;
             (None, Some(escape(OsStr::new(&target).as_bytes())))
         }
         _ => (None, None),
@@ -250,7 +251,7 @@ fn entry(path: &Path, image_path: &[u8]) -> Result<TreeEntry, Error> {
 }
 
 fn file_sha256(path: &Path) -> Result<Sha256, Error> {
-    Sha256::of_file(path).map_err(Error::io(path))
+    Ok(Sha256::of_file(path).at(path)?)
 }
 
 /// Where two trees first differ.

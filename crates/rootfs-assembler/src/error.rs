@@ -3,6 +3,7 @@
 //! Every variant names what it is about: the package and archive entry, the file on disk, the
 //! script or the command. Nothing is reported as a bare `io::Error`.
 
+use build_vocab::PathError;
 use std::io;
 use std::path::PathBuf;
 
@@ -62,7 +63,7 @@ pub enum Error {
         reason: String,
     },
     /// Setting up the sandbox (namespace, mounts, chroot) failed.
-    #[error("sandbox for `{command}`: {step}: {source}")]
+    #[error("sandbox for `{command}`: {step}")]
     Sandbox {
         /// The command that was to run.
         command: String,
@@ -112,22 +113,11 @@ pub enum Error {
     #[error(transparent)]
     Publish(#[from] build_vocab::Error),
     /// An I/O error on a file or directory.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
 }
 
 impl Error {
-    /// An [`Error::Io`] about `path`, for `map_err`.
-    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io { path, source }
-    }
-
     /// An [`Error::UnsafeEntry`].
     pub(crate) fn unsafe_entry(package: &str, entry: &str, reason: impl Into<String>) -> Error {
         Error::UnsafeEntry {

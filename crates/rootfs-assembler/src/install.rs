@@ -26,6 +26,7 @@ use crate::error::Error;
 use crate::filter::PathFilter;
 use crate::sandbox::{self, Bind, Place, Sandbox, SandboxCommand};
 use crate::unpack::path_in_root;
+use build_vocab::AtPath;
 
 /// Where the staged `.deb` files appear inside the sandbox.
 const DEBS_IN_IMAGE: &str = "/work/debs";
@@ -315,7 +316,7 @@ pub fn install_packages(
     let paths: Vec<&Path> = debs.iter().map(|deb| deb.path.as_path()).collect();
     let (staging, staged, sandbox) = stage_debs(options, "debs", &paths)?;
     let logs = options.work.join("logs");
-    fs::create_dir_all(&logs).map_err(Error::io(&logs))?;
+    fs::create_dir_all(&logs).at(&logs)?;
     let log = logs.join("dpkg.log");
     let dpkg = |args: Vec<String>| {
         sandbox::run(
@@ -361,10 +362,10 @@ pub fn install_packages(
         .collect();
     let plan = plan_install(&controls, &installed, &rest);
     run_plan(&plan, false)?;
-    fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
+    fs::remove_dir_all(&staging).at(&staging)?;
 
     let status_path = root.join("var/lib/dpkg/status");
-    let status = fs::read_to_string(&status_path).map_err(Error::io(&status_path))?;
+    let status = fs::read_to_string(&status_path).at(&status_path)?;
     let packages = installed_packages(&status)?;
     let by_name: BTreeMap<&str, &InstalledPackage> =
         packages.iter().map(|p| (p.name.as_str(), p)).collect();
@@ -404,15 +405,15 @@ fn stage_debs(
 ) -> Result<(PathBuf, Vec<String>, Sandbox), Error> {
     let staging = options.work.join(directory);
     if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(Error::io(&staging))?;
+        fs::remove_dir_all(&staging).at(&staging)?;
     }
-    fs::create_dir_all(&staging).map_err(Error::io(&staging))?;
+    fs::create_dir_all(&staging).at(&staging)?;
     let mut staged = Vec::with_capacity(debs.len());
     for (index, deb) in debs.iter().enumerate() {
         let name = format!("{index:04}.deb");
         let path = staging.join(&name);
         if fs::hard_link(deb, &path).is_err() {
-            fs::copy(deb, &path).map_err(Error::io(deb))?;
+            fs::copy(deb, &path).at(deb)?;
         }
         staged.push(format!("{DEBS_IN_IMAGE}/{name}"));
     }
@@ -455,7 +456,7 @@ pub fn install_local_debs(options: &InstallOptions, debs: &[PathBuf]) -> Result<
         &sandbox,
         &dpkg_command(args, options.source_date_epoch, &log),
     )?;
-    fs::remove_dir_all(&staging).map_err(Error::io(&staging))
+    Ok(fs::remove_dir_all(&staging).at(&staging)?)
 }
 
 /// The packages `status` (the text of `/var/lib/dpkg/status`) lists as `install ok
@@ -488,18 +489,18 @@ pub fn read_dpkg_filter(root: &Path) -> Result<PathFilter, Error> {
     let mut texts = Vec::new();
     let main = root.join("etc/dpkg/dpkg.cfg");
     if main.is_file() {
-        texts.push(fs::read_to_string(&main).map_err(Error::io(&main))?);
+        texts.push(fs::read_to_string(&main).at(&main)?);
     }
     let dir = root.join("etc/dpkg/dpkg.cfg.d");
     if dir.is_dir() {
         let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
-            .map_err(Error::io(&dir))?
+            .at(&dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_file())
             .collect();
         entries.sort();
         for path in entries {
-            texts.push(fs::read_to_string(&path).map_err(Error::io(&path))?);
+            texts.push(fs::read_to_string(&path).at(&path)?);
         }
     }
     Ok(PathFilter::from_dpkg_config(
@@ -519,8 +520,8 @@ fn write_empty_dpkg_database(root: &Path, architecture: &str) -> Result<(), Erro
         let path = path_in_root(root, &format!("{dir}/.keep"))?;
         let dir = path.parent().expect("has a parent");
         if !dir.is_dir() {
-            fs::create_dir(dir).map_err(Error::io(dir))?;
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(Error::io(dir))?;
+            fs::create_dir(dir).at(dir)?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).at(dir)?;
         }
     }
     for (file, contents) in [
@@ -538,10 +539,10 @@ fn write_empty_dpkg_database(root: &Path, architecture: &str) -> Result<(), Erro
 /// through a symlink).
 pub(crate) fn write_new_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), Error> {
     if fs::symlink_metadata(path).is_ok() {
-        fs::remove_file(path).map_err(Error::io(path))?;
+        fs::remove_file(path).at(path)?;
     }
-    fs::write(path, contents).map_err(Error::io(path))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(Error::io(path))
+    fs::write(path, contents).at(path)?;
+    Ok(fs::set_permissions(path, fs::Permissions::from_mode(mode)).at(path)?)
 }
 
 const POLICY_RC_D: &str = "usr/sbin/policy-rc.d";
@@ -562,7 +563,7 @@ pub fn install_policy_rc_d(root: &Path) -> Result<bool, Error> {
 pub fn remove_policy_rc_d(root: &Path) -> Result<(), Error> {
     let path = path_in_root(root, POLICY_RC_D)?;
     if fs::read_to_string(&path).is_ok_and(|text| text == POLICY_RC_D_TEXT) {
-        fs::remove_file(&path).map_err(Error::io(&path))?;
+        fs::remove_file(&path).at(&path)?;
     }
     Ok(())
 }

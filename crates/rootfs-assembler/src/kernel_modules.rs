@@ -32,6 +32,7 @@ use config_model::value::{ModuleFilter, ModuleRegex};
 use crate::error::Error;
 use crate::install::dpkg_environment;
 use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
+use build_vocab::{AtPath, PathError};
 
 /// Where a kernel's modules live in the image, relative to the root.
 const MODULES_DIR: &str = "usr/lib/modules";
@@ -479,16 +480,16 @@ fn module_releases(root: &Path) -> Result<Vec<String>, Error> {
     let entries = match fs::read_dir(&base) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&base)(e)),
+        Err(e) => return Err(Error::from(PathError::new(&base, e))),
     };
     let mut releases = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(Error::io(&base))?;
-        if !entry.file_type().map_err(Error::io(entry.path()))?.is_dir() {
+        let entry = entry.at(&base)?;
+        if !entry.file_type().at(entry.path())?.is_dir() {
             continue;
         }
         let names: Vec<_> = fs::read_dir(entry.path())
-            .map_err(Error::io(entry.path()))?
+            .at(entry.path())?
             .filter_map(Result::ok)
             .map(|e| e.file_name())
             .collect();
@@ -507,7 +508,7 @@ fn read_index(dir: &Path) -> Result<ModuleIndex, Error> {
         match fs::read(&path) {
             Ok(bytes) => Ok(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(Error::io(path)(e)),
+            Err(e) => Err(Error::from(PathError::new(path, e))),
         }
     };
     let text = |name: &str| -> Result<String, Error> {
@@ -533,7 +534,7 @@ fn remove_unselected(dir: &Path, index: &ModuleIndex, selection: &Selection) -> 
             continue;
         }
         let path = dir.join(&module.path);
-        fs::remove_file(&path).map_err(Error::io(&path))?;
+        fs::remove_file(&path).at(&path)?;
         parents.extend(path.parent().map(Path::to_path_buf));
     }
     // Deepest first, so a directory whose children all went goes too.
@@ -547,12 +548,9 @@ fn remove_unselected(dir: &Path, index: &ModuleIndex, selection: &Selection) -> 
         );
     }
     for candidate in candidates.iter().rev() {
-        let empty = fs::read_dir(candidate)
-            .map_err(Error::io(candidate))?
-            .next()
-            .is_none();
+        let empty = fs::read_dir(candidate).at(candidate)?.next().is_none();
         if empty {
-            fs::remove_dir(candidate).map_err(Error::io(candidate))?;
+            fs::remove_dir(candidate).at(candidate)?;
         }
     }
     Ok(())

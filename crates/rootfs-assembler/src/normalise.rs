@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::unpack::{path_in_root, set_mtime};
+use build_vocab::AtPath;
 
 /// Files removed wherever they are, by exact path in the image.
 const NOISE_FILES: &[&str] = &[
@@ -114,10 +115,10 @@ fn is_real_dir(path: &Path) -> bool {
 
 fn sorted_names(dir: &Path) -> Result<Vec<String>, Error> {
     let mut names: Vec<String> = fs::read_dir(dir)
-        .map_err(Error::io(dir))?
+        .at(dir)?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<Result<_, io::Error>>()
-        .map_err(Error::io(dir))?;
+        .at(dir)?;
     names.sort();
     Ok(names)
 }
@@ -129,8 +130,8 @@ fn remove_in_root(root: &Path, relative: &str, removed: &mut Vec<String>) -> Res
         return Ok(());
     };
     match fs::symlink_metadata(&path) {
-        Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path).map_err(Error::io(&path))?,
-        Ok(_) => fs::remove_file(&path).map_err(Error::io(&path))?,
+        Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path).at(&path)?,
+        Ok(_) => fs::remove_file(&path).at(&path)?,
         Err(_) => return Ok(()),
     }
     removed.push(format!("/{relative}"));
@@ -153,11 +154,11 @@ fn path_in_root_existing(root: &Path, relative: &str) -> Result<PathBuf, ()> {
 fn remove_files_below(root: &Path, dir: &Path, removed: &mut Vec<String>) -> Result<(), Error> {
     for name in sorted_names(dir)? {
         let path = dir.join(&name);
-        let meta = fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+        let meta = fs::symlink_metadata(&path).at(&path)?;
         if meta.is_dir() {
-            fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+            fs::remove_dir_all(&path).at(&path)?;
         } else {
-            fs::remove_file(&path).map_err(Error::io(&path))?;
+            fs::remove_file(&path).at(&path)?;
         }
         removed.push(image_path(root, &path));
     }
@@ -175,16 +176,16 @@ fn image_path(root: &Path, path: &Path) -> String {
 fn remove_byte_code(root: &Path, dir: &Path, removed: &mut Vec<String>) -> Result<(), Error> {
     for name in sorted_names(dir)? {
         let path = dir.join(&name);
-        let meta = fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+        let meta = fs::symlink_metadata(&path).at(&path)?;
         if meta.is_dir() {
             if name == "__pycache__" {
-                fs::remove_dir_all(&path).map_err(Error::io(&path))?;
+                fs::remove_dir_all(&path).at(&path)?;
                 removed.push(image_path(root, &path));
             } else {
                 remove_byte_code(root, &path, removed)?;
             }
         } else if meta.is_file() && name.ends_with(".pyc") {
-            fs::remove_file(&path).map_err(Error::io(&path))?;
+            fs::remove_file(&path).at(&path)?;
             removed.push(image_path(root, &path));
         }
     }
@@ -201,10 +202,10 @@ fn normalise_accounts(
     if !fs::symlink_metadata(&accounts_path).is_ok_and(|m| m.is_file()) {
         return Ok(());
     }
-    let accounts_text = fs::read_to_string(&accounts_path).map_err(Error::io(&accounts_path))?;
+    let accounts_text = fs::read_to_string(&accounts_path).at(&accounts_path)?;
     let shadow_path = path_in_root(root, shadow)?;
     let shadow_text = if fs::symlink_metadata(&shadow_path).is_ok_and(|m| m.is_file()) {
-        Some(fs::read_to_string(&shadow_path).map_err(Error::io(&shadow_path))?)
+        Some(fs::read_to_string(&shadow_path).at(&shadow_path)?)
     } else {
         None
     };
@@ -269,9 +270,9 @@ pub fn sort_accounts(
 
 /// Rewrites a file's contents in place, keeping its mode and owner.
 fn rewrite_keeping_metadata(path: &Path, text: &str) -> Result<(), Error> {
-    let current = fs::read_to_string(path).map_err(Error::io(path))?;
+    let current = fs::read_to_string(path).at(path)?;
     if current != text {
-        fs::write(path, text).map_err(Error::io(path))?;
+        fs::write(path, text).at(path)?;
     }
     Ok(())
 }
@@ -280,10 +281,10 @@ fn rewrite_keeping_metadata(path: &Path, text: &str) -> Result<(), Error> {
 /// without following symlinks.
 pub fn clamp_mtimes(root: &Path, source_date_epoch: u64) -> Result<(), Error> {
     fn walk(dir: &Path, epoch: u64) -> Result<(), Error> {
-        for entry in fs::read_dir(dir).map_err(Error::io(dir))? {
-            let entry = entry.map_err(Error::io(dir))?;
+        for entry in fs::read_dir(dir).at(dir)? {
+            let entry = entry.at(dir)?;
             let path = entry.path();
-            let meta = fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+            let meta = fs::symlink_metadata(&path).at(&path)?;
             if meta.is_dir() {
                 walk(&path, epoch)?;
             }
@@ -300,7 +301,7 @@ pub fn clamp_mtimes(root: &Path, source_date_epoch: u64) -> Result<(), Error> {
         Ok(())
     }
     walk(root, source_date_epoch)?;
-    let meta = fs::symlink_metadata(root).map_err(Error::io(root))?;
+    let meta = fs::symlink_metadata(root).at(root)?;
     clamp_one(root, &meta, source_date_epoch)
 }
 

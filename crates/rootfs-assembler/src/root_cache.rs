@@ -32,6 +32,7 @@ use rustix::fs::{AtFlags, CWD, FlockOperation, Timespec, Timestamps};
 
 use crate::error::Error;
 use crate::unpack::{apply_metadata, make_node, set_mtime, special_file_type};
+use build_vocab::{AtPath, PathError};
 
 /// How many entries a cache directory keeps.
 pub const KEEP: usize = 3;
@@ -89,7 +90,7 @@ impl KeyBuilder {
         for name in sorted_names(&dir)? {
             let relative = relative.join(&name);
             let path = root.join(&relative);
-            let meta = fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+            let meta = fs::symlink_metadata(&path).at(&path)?;
             self.entry(&path, &meta, relative.as_os_str().as_bytes())?;
             if meta.is_dir() {
                 self.directory(root, &relative)?;
@@ -105,10 +106,10 @@ impl KeyBuilder {
         self.field("mtime", &meta.mtime().to_le_bytes());
         self.field("mtime-ns", &meta.mtime_nsec().to_le_bytes());
         if meta.file_type().is_symlink() {
-            let target = fs::read_link(path).map_err(Error::io(path))?;
+            let target = fs::read_link(path).at(path)?;
             self.field("symlink", target.as_os_str().as_bytes());
         } else if meta.is_file() {
-            self.field("file", &fs::read(path).map_err(Error::io(path))?);
+            self.field("file", &fs::read(path).at(path)?);
         }
         Ok(())
     }
@@ -144,7 +145,7 @@ impl RootCache {
             return Ok(false);
         };
         rustix::fs::flock(&handle, FlockOperation::LockShared)
-            .map_err(|e| Error::io(&entry)(e.into()))?;
+            .map_err(|e| Error::from(PathError::new(&entry, e.into())))?;
         // Pruned between the open and the lock: the entry's name is gone.
         let root = entry.join("root");
         if !root.is_dir() {
@@ -158,19 +159,19 @@ impl RootCache {
 
     /// Stores a copy of `root` under `key`, then removes all but the newest [`KEEP`] entries.
     pub fn store(&self, key: &CacheKey, root: &Path) -> Result<(), Error> {
-        fs::create_dir_all(&self.dir).map_err(Error::io(&self.dir))?;
+        fs::create_dir_all(&self.dir).at(&self.dir)?;
         let entry = self.dir.join(key.as_str());
         let partial = self
             .dir
             .join(format!(".{}.partial-{}", key.as_str(), std::process::id()));
         if fs::symlink_metadata(&partial).is_ok() {
-            fs::remove_dir_all(&partial).map_err(Error::io(&partial))?;
+            fs::remove_dir_all(&partial).at(&partial)?;
         }
         let partial_root = partial.join("root");
-        fs::create_dir_all(&partial_root).map_err(Error::io(&partial_root))?;
-        let handle = fs::File::open(&partial).map_err(Error::io(&partial))?;
+        fs::create_dir_all(&partial_root).at(&partial_root)?;
+        let handle = fs::File::open(&partial).at(&partial)?;
         rustix::fs::flock(&handle, FlockOperation::LockExclusive)
-            .map_err(|e| Error::io(&partial)(e.into()))?;
+            .map_err(|e| Error::from(PathError::new(&partial, e.into())))?;
         let copied = copy_root(root, &partial_root).and_then(|()| sync_tree(&partial));
         if let Err(error) = copied {
             let _ = fs::remove_dir_all(&partial);
@@ -184,10 +185,7 @@ impl RootCache {
             }
             Err(source) => {
                 let _ = fs::remove_dir_all(&partial);
-                return Err(Error::Io {
-                    path: entry,
-                    source,
-                });
+                return Err(PathError::new(entry, source).into());
             }
         }
         drop(handle);
@@ -244,8 +242,8 @@ fn remove_unlocked(path: &Path, dir: &Path) {
 /// Flushes the file system that holds `dir` to the disk (one `syncfs`, not a sync per
 /// file), so that an entry renamed into place after a crash is complete.
 fn sync_tree(dir: &Path) -> Result<(), Error> {
-    let handle = fs::File::open(dir).map_err(Error::io(dir))?;
-    rustix::fs::syncfs(&handle).map_err(|e| Error::io(dir)(e.into()))
+    let handle = fs::File::open(dir).at(dir)?;
+    rustix::fs::syncfs(&handle).map_err(|e| Error::from(PathError::new(dir, e.into())))
 }
 
 /// Copies the tree `source` into the existing directory `dest`, keeping types, contents,
@@ -253,7 +251,7 @@ fn sync_tree(dir: &Path) -> Result<(), Error> {
 pub fn copy_root(source: &Path, dest: &Path) -> Result<(), Error> {
     let mut links = BTreeMap::new();
     copy_directory(source, dest, &mut links)?;
-    let meta = fs::symlink_metadata(source).map_err(Error::io(source))?;
+    let meta = fs::symlink_metadata(source).at(source)?;
     copy_metadata(dest, &meta)
 }
 
@@ -265,32 +263,30 @@ fn copy_directory(
     for name in sorted_names(source)? {
         let from = source.join(&name);
         let to = dest.join(&name);
-        let meta = fs::symlink_metadata(&from).map_err(Error::io(&from))?;
+        let meta = fs::symlink_metadata(&from).at(&from)?;
         let kind = meta.file_type();
         if kind.is_dir() {
-            fs::create_dir(&to).map_err(Error::io(&to))?;
+            fs::create_dir(&to).at(&to)?;
             copy_directory(&from, &to, links)?;
         } else if kind.is_symlink() {
-            let target = fs::read_link(&from).map_err(Error::io(&from))?;
-            symlink(&target, &to).map_err(Error::io(&to))?;
+            let target = fs::read_link(&from).at(&from)?;
+            symlink(&target, &to).at(&to)?;
         } else if kind.is_file() {
             if meta.nlink() > 1 {
                 if let Some(first) = links.get(&(meta.dev(), meta.ino())) {
                     // The first name's copy carries the inode's metadata.
-                    fs::hard_link(first, &to).map_err(Error::io(&to))?;
+                    fs::hard_link(first, &to).at(&to)?;
                     continue;
                 }
                 links.insert((meta.dev(), meta.ino()), to.clone());
             }
-            fs::copy(&from, &to).map_err(Error::io(&from))?;
+            fs::copy(&from, &to).at(&from)?;
         } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() {
             let file_type = special_file_type(kind.is_char_device(), kind.is_block_device());
             make_node(&to, file_type, meta.mode() & 0o7777, meta.rdev())?;
         } else {
-            return Err(Error::Io {
-                path: from,
-                source: std::io::Error::other("a socket cannot be copied into a cached root"),
-            });
+            let socket = std::io::Error::other("a socket cannot be copied into a cached root");
+            return Err(PathError::new(from, socket).into());
         }
         copy_metadata(&to, &meta)?;
     }
@@ -321,15 +317,15 @@ fn copy_metadata(path: &Path, meta: &fs::Metadata) -> Result<(), Error> {
         last_modification: time,
     };
     rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
-        .map_err(|e| Error::io(path)(e.into()))
+        .map_err(|e| Error::from(PathError::new(path, e.into())))
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, Error> {
     let mut names = fs::read_dir(dir)
-        .map_err(Error::io(dir))?
+        .at(dir)?
         .map(|entry| entry.map(|e| e.file_name()))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::io(dir))?;
+        .at(dir)?;
     names.sort();
     Ok(names)
 }

@@ -34,6 +34,7 @@ use std::process::{Command, Stdio};
 use rustix::mount::MountFlags;
 
 use crate::error::{Error, require_root};
+use build_vocab::AtPath;
 
 /// A directory of the build host made visible inside the image at `/work/...`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl Sandbox {
     pub fn over_image(root: &Path, work: &Path, log_name: &str) -> Result<(Self, PathBuf), Error> {
         let log = work.join("logs").join(log_name);
         if let Some(dir) = log.parent() {
-            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            fs::create_dir_all(dir).at(dir)?;
         }
         let sandbox = Self {
             root: root.to_path_buf(),
@@ -574,7 +575,7 @@ pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<Step> 
 /// Reads the host's mount points from `/proc/self/mountinfo`.
 pub fn host_mounts() -> Result<Vec<PathBuf>, Error> {
     let path = Path::new("/proc/self/mountinfo");
-    let text = fs::read_to_string(path).map_err(Error::io(path))?;
+    let text = fs::read_to_string(path).at(path)?;
     Ok(parse_mountinfo(&text))
 }
 
@@ -686,9 +687,9 @@ fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> R
             .create(true)
             .append(true)
             .open(log)
-            .map_err(Error::io(log))?;
+            .at(log)?;
         log_start = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let clone = file.try_clone().map_err(Error::io(log))?;
+        let clone = file.try_clone().at(log)?;
         cmd.stdout(file).stderr(clone);
     }
     let report = child::install(&mut cmd, steps).map_err(|source| Error::Sandbox {
@@ -740,12 +741,12 @@ fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> R
 /// Creates the mount points the plan needs in the root and the view directory. Returns the
 /// `/work` directory of the image if it had to be created (it is removed after the run).
 fn prepare_mount_points(sandbox: &Sandbox) -> Result<Option<PathBuf>, Error> {
-    fs::create_dir_all(&sandbox.view).map_err(Error::io(&sandbox.view))?;
+    fs::create_dir_all(&sandbox.view).at(&sandbox.view)?;
     let mut created_work = None;
     if !sandbox.binds.is_empty() {
         let work = crate::unpack::path_in_root(&sandbox.root, "work")?;
         if fs::symlink_metadata(&work).is_err() {
-            fs::create_dir(&work).map_err(Error::io(&work))?;
+            fs::create_dir(&work).at(&work)?;
             created_work = Some(work);
         }
     }
@@ -764,7 +765,7 @@ fn prepare_mount_points(sandbox: &Sandbox) -> Result<Option<PathBuf>, Error> {
                 });
             }
             Err(_) => {
-                fs::create_dir(&path).map_err(Error::io(&path))?;
+                fs::create_dir(&path).at(&path)?;
                 crate::unpack::apply_metadata(&path, false, 0o755, 0, 0, 0, true)?;
             }
         }

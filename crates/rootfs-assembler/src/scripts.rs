@@ -27,6 +27,7 @@ use config_model::ImageConfig;
 use crate::error::Error;
 use crate::install::{IMAGE_PATH, write_new_file};
 use crate::sandbox::{self, Bind, Place, Sandbox, SandboxCommand};
+use build_vocab::AtPath;
 
 /// The fixed `PATH` after the helper directory for scripts that run on the host.
 const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -292,7 +293,7 @@ pub fn mkosi_chroot_script(view: &Path, overrides: &BTreeMap<String, String>) ->
 /// `mkosi-chroot`, `useradd`, `groupadd`.
 pub fn write_helpers(context: &ScriptContext, env: &BTreeMap<String, String>) -> Result<(), Error> {
     let helpers = context.helpers();
-    fs::create_dir_all(&helpers).map_err(Error::io(&helpers))?;
+    fs::create_dir_all(&helpers).at(&helpers)?;
     let inside = chroot_environment(env);
     let overrides: BTreeMap<String, String> = inside
         .into_iter()
@@ -333,10 +334,10 @@ pub fn run_scripts(
     .into_iter()
     .flatten()
     {
-        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        fs::create_dir_all(dir).at(dir)?;
     }
     let tmp = context.work.join("tmp");
-    fs::create_dir_all(&tmp).map_err(Error::io(&tmp))?;
+    fs::create_dir_all(&tmp).at(&tmp)?;
     let json = context.config_json();
     write_new_file(&json, config.to_json().as_bytes(), 0o644)?;
     for script in scripts {
@@ -351,7 +352,7 @@ fn run_script(
     kind: ScriptKind,
     script: &Path,
 ) -> Result<(), Error> {
-    let meta = fs::metadata(script).map_err(Error::io(script))?;
+    let meta = fs::metadata(script).at(script)?;
     if meta.permissions().mode() & 0o111 == 0 {
         return Err(Error::Command {
             command: script.display().to_string(),
@@ -465,7 +466,7 @@ fn run_script(
             .append(true)
             .open(log)
             .and_then(|mut file| std::io::Write::write_all(&mut file, header.as_bytes()))
-            .map_err(Error::io(log))?;
+            .at(log)?;
     }
     sandbox::run(&sandbox, &command)
 }

@@ -19,6 +19,7 @@ use crate::error::Error;
 use crate::unpack::{
     ExtractOptions, MemberPath, Ownership, apply_metadata, extract_tar, prepare_parents, remove,
 };
+use build_vocab::AtPath;
 
 /// Copies each tree into `root`, in order.
 pub fn copy_trees(trees: &[Tree], root: &Path) -> Result<(), Error> {
@@ -42,14 +43,14 @@ pub fn copy_tree(tree: &Tree, root: &Path) -> Result<(), Error> {
         }
         None => MemberPath::parse(b"").expect("the root is a valid member path"),
     };
-    let meta = fs::metadata(&tree.source).map_err(Error::io(&tree.source))?;
+    let meta = fs::metadata(&tree.source).at(&tree.source)?;
     let label = tree.source.display().to_string();
     if meta.is_dir() {
         let base = target.under(root);
         if !target.is_root() {
             prepare_parents(root, &target).map_err(|r| Error::unsafe_entry(&label, "/", r))?;
             if !base.is_dir() {
-                fs::create_dir(&base).map_err(Error::io(&base))?;
+                fs::create_dir(&base).at(&base)?;
             }
         }
         copy_dir(&tree.source, root, &target, &label)
@@ -62,13 +63,13 @@ pub fn copy_tree(tree: &Tree, root: &Path) -> Result<(), Error> {
             .ok_or_else(|| {
                 tree_error("neither a directory nor a .tar, .tar.gz, .tar.xz or .tar.zst".into())
             })?;
-        let file = File::open(&tree.source).map_err(Error::io(&tree.source))?;
+        let file = File::open(&tree.source).at(&tree.source)?;
         let reader = decoder(compression, BufReader::new(file)).map_err(tree_error)?;
         let base = target.under(root);
         if !target.is_root() {
             prepare_parents(root, &target).map_err(|r| Error::unsafe_entry(&label, "/", r))?;
             if !base.is_dir() {
-                fs::create_dir(&base).map_err(Error::io(&base))?;
+                fs::create_dir(&base).at(&base)?;
             }
         }
         extract_tar(
@@ -88,10 +89,10 @@ pub fn copy_tree(tree: &Tree, root: &Path) -> Result<(), Error> {
 /// order.
 fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Result<(), Error> {
     let mut entries: Vec<PathBuf> = fs::read_dir(source)
-        .map_err(Error::io(source))?
+        .at(source)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, io::Error>>()
-        .map_err(Error::io(source))?;
+        .at(source)?;
     entries.sort();
     for path in entries {
         let name = path.file_name().expect("read_dir entries have names");
@@ -105,7 +106,7 @@ fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Res
         let shown = member.absolute();
         let dest =
             prepare_parents(root, &member).map_err(|r| Error::unsafe_entry(label, &shown, r))?;
-        let meta = fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+        let meta = fs::symlink_metadata(&path).at(&path)?;
         let existing = fs::symlink_metadata(&dest).ok();
         let mode = meta.mode() & 0o7777;
         let mtime = u64::try_from(meta.mtime()).unwrap_or(0);
@@ -122,9 +123,9 @@ fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Res
                 }
                 Some(_) => {
                     remove(&dest)?;
-                    fs::create_dir(&dest).map_err(Error::io(&dest))?;
+                    fs::create_dir(&dest).at(&dest)?;
                 }
-                None => fs::create_dir(&dest).map_err(Error::io(&dest))?,
+                None => fs::create_dir(&dest).at(&dest)?,
             }
             copy_dir(&path, root, &member, label)?;
             apply_metadata(&dest, false, mode, 0, 0, mtime, true)?;
@@ -141,11 +142,11 @@ fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Res
             remove(&dest)?;
         }
         if meta.file_type().is_symlink() {
-            let link = fs::read_link(&path).map_err(Error::io(&path))?;
-            symlink(&link, &dest).map_err(Error::io(&dest))?;
+            let link = fs::read_link(&path).at(&path)?;
+            symlink(&link, &dest).at(&dest)?;
             apply_metadata(&dest, true, 0o777, 0, 0, mtime, true)?;
         } else if meta.is_file() {
-            fs::copy(&path, &dest).map_err(Error::io(&dest))?;
+            fs::copy(&path, &dest).at(&dest)?;
             apply_metadata(&dest, false, mode, 0, 0, mtime, true)?;
         } else {
             return Err(Error::unsafe_entry(

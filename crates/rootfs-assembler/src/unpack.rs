@@ -25,6 +25,7 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode, Timespec, Timestamps};
 
 use crate::error::Error;
 use crate::filter::PathFilter;
+use build_vocab::{AtPath, PathError};
 
 /// A validated path of an archive member, relative to the root, as its components.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -188,7 +189,7 @@ pub fn extract_tar(
                 None => {}
             }
             if !existing_is_dir {
-                fs::create_dir(&path).map_err(Error::io(&path))?;
+                fs::create_dir(&path).at(&path)?;
             }
         } else {
             if existing_is_dir {
@@ -204,8 +205,8 @@ pub fn extract_tar(
                     .write(true)
                     .create_new(true)
                     .open(&path)
-                    .map_err(Error::io(&path))?;
-                io::copy(&mut entry, &mut file).map_err(Error::io(&path))?;
+                    .at(&path)?;
+                io::copy(&mut entry, &mut file).at(&path)?;
             } else if kind.is_symlink() {
                 let target = entry
                     .link_name_bytes()
@@ -214,7 +215,7 @@ pub fn extract_tar(
                 if target.is_empty() {
                     return Err(refuse("symlink with an empty target".to_owned()));
                 }
-                symlink(OsStr::from_bytes(&target), &path).map_err(Error::io(&path))?;
+                symlink(OsStr::from_bytes(&target), &path).at(&path)?;
             } else if kind.is_hard_link() {
                 let target = entry
                     .link_name_bytes()
@@ -236,7 +237,7 @@ pub fn extract_tar(
                         target_member.absolute()
                     )));
                 }
-                fs::hard_link(&target_path, &path).map_err(Error::io(&path))?;
+                fs::hard_link(&target_path, &path).at(&path)?;
                 stats.written += 1;
                 // A hardlink shares the target's inode: mode, owner and time are the target's.
                 continue;
@@ -267,12 +268,12 @@ pub(crate) fn apply_metadata(
     mtime: u64,
     can_chown: bool,
 ) -> Result<(), Error> {
-    let fail = |e: rustix::io::Errno| Error::io(path)(e.into());
+    let fail = |e: rustix::io::Errno| Error::from(PathError::new(path, e.into()));
     if can_chown {
-        let uid =
-            u32::try_from(uid).map_err(|_| Error::io(path)(io::Error::other("uid > 2^32")))?;
-        let gid =
-            u32::try_from(gid).map_err(|_| Error::io(path)(io::Error::other("gid > 2^32")))?;
+        let uid = u32::try_from(uid)
+            .map_err(|_| Error::from(PathError::new(path, io::Error::other("uid > 2^32"))))?;
+        let gid = u32::try_from(gid)
+            .map_err(|_| Error::from(PathError::new(path, io::Error::other("gid > 2^32"))))?;
         rustix::fs::chownat(
             CWD,
             path,
@@ -283,7 +284,7 @@ pub(crate) fn apply_metadata(
         .map_err(fail)?;
     }
     if !is_symlink {
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(Error::io(path))?;
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).at(path)?;
     }
     set_mtime(path, mtime)
 }
@@ -300,7 +301,7 @@ pub(crate) fn special_file_type(character: bool, block: bool) -> FileType {
 /// Creates the device node or FIFO `path` with permission bits `mode`.
 pub(crate) fn make_node(path: &Path, kind: FileType, mode: u32, device: u64) -> Result<(), Error> {
     rustix::fs::mknodat(CWD, path, kind, Mode::from_raw_mode(mode), device)
-        .map_err(|e| Error::io(path)(e.into()))
+        .map_err(|e| Error::from(PathError::new(path, e.into())))
 }
 
 /// Sets the modification (and access) time of `path` without following a symlink there.
@@ -314,11 +315,11 @@ pub(crate) fn set_mtime(path: &Path, mtime: u64) -> Result<(), Error> {
         last_modification: time,
     };
     rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
-        .map_err(|e| Error::io(path)(e.into()))
+        .map_err(|e| Error::from(PathError::new(path, e.into())))
 }
 
 pub(crate) fn remove(path: &Path) -> Result<(), Error> {
-    fs::remove_file(path).map_err(Error::io(path))
+    Ok(fs::remove_file(path).at(path)?)
 }
 
 /// Makes sure every parent of `member` is a real directory under `root` (creating missing

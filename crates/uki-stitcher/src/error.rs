@@ -118,7 +118,7 @@ pub enum Error {
     #[error(transparent)]
     Publish(#[from] build_vocab::Error),
     /// An I/O error from the caller's output stream.
-    #[error("writing the UKI: {0}")]
+    #[error("writing the UKI")]
     Output(#[source] io::Error),
 }
 

@@ -1,5 +1,6 @@
 //! Bad input and failures: typed errors naming their path, and no half-written outputs.
 
+use build_vocab::PathError;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 
@@ -48,7 +49,7 @@ fn a_file_that_changes_size_is_reported_with_its_path() {
 
     fs::remove_file(&file).unwrap();
     match layout.write_to(Vec::new()) {
-        Err(Error::Io { path, .. }) => assert_eq!(path, file),
+        Err(Error::Io(PathError { path, .. })) => assert_eq!(path, file),
         other => panic!("expected Io, got {other:?}"),
     }
 }
@@ -81,7 +82,7 @@ fn a_failed_write_keeps_the_previous_file_and_leaves_no_temporary() {
         mtime: 0,
     }];
     match write_archive_file(bad, &options(0), &dest) {
-        Err(Error::Io { path, .. }) => assert_eq!(path, missing),
+        Err(Error::Io(PathError { path, .. })) => assert_eq!(path, missing),
         other => panic!("expected Io, got {other:?}"),
     }
     assert_eq!(fs::read(&dest).unwrap(), before);
@@ -98,12 +99,14 @@ fn unusable_roots_and_destinations_are_named() {
     let file = dir.path().join("plain-file");
     fs::write(&file, b"").unwrap();
     match DirectorySource::new(&file).entries() {
-        Err(Error::Io { path, .. }) => assert_eq!(path, file),
+        Err(Error::Io(PathError { path, .. })) => assert_eq!(path, file),
         other => panic!("expected Io, got {other:?}"),
     }
     let nowhere = dir.path().join("no/such/dir");
     match write_archive_file(Vec::new(), &options(0), &nowhere.join("initrd")) {
-        Err(Error::Publish(build_vocab::Error::Io { path, .. })) => assert_eq!(path, nowhere),
+        Err(Error::Publish(build_vocab::Error::Io(PathError { path, .. }))) => {
+            assert_eq!(path, nowhere)
+        }
         other => panic!("expected Io, got {other:?}"),
     }
 }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Error;
+use build_vocab::{AtPath, PathError};
 use build_vocab::{Hasher, Sha256};
 
 /// The name of this builder's directory under the user's cache directory.
@@ -60,12 +61,12 @@ impl Cache {
         let mut file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(Error::from(PathError::new(&path, e))),
         };
         let mut hasher = Hasher::new();
         let mut buffer = vec![0u8; 1 << 16];
         loop {
-            let n = file.read(&mut buffer).map_err(|e| Error::io(&path, e))?;
+            let n = file.read(&mut buffer).at(&path)?;
             if n == 0 {
                 break;
             }
@@ -75,7 +76,7 @@ impl Cache {
         if good {
             Ok(Some(path))
         } else {
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            fs::remove_file(&path).at(&path)?;
             Ok(None)
         }
     }
@@ -86,12 +87,12 @@ impl Cache {
         let data = match fs::read(&path) {
             Ok(data) => data,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(Error::from(PathError::new(&path, e))),
         };
         if size.is_none_or(|size| size == data.len() as u64) && Sha256::of(&data) == *sha256 {
             Ok(Some(data))
         } else {
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            fs::remove_file(&path).at(&path)?;
             Ok(None)
         }
     }
@@ -114,14 +115,14 @@ impl Cache {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let target = self.path_of(&expected);
         let dir = target.parent().expect("entries live in a directory");
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        fs::create_dir_all(dir).at(dir)?;
         let temp = dir.join(format!(
             ".tmp-{}-{}-{}",
             expected.to_hex(),
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        let file = File::create(&temp).at(&temp)?;
         Ok(CacheWriter {
             file: Some(file),
             temp,
@@ -161,7 +162,7 @@ impl CacheWriter {
             }
         }
         let file = self.file.as_mut().expect("not finished");
-        file.write_all(data).map_err(|e| Error::io(&self.temp, e))
+        Ok(file.write_all(data).at(&self.temp)?)
     }
 
     /// Bytes written so far.
@@ -172,7 +173,7 @@ impl CacheWriter {
     /// Checks size and hash, then renames the entry into place.
     pub fn finish(mut self) -> Result<PathBuf, Error> {
         let file = self.file.take().expect("not finished");
-        file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        file.sync_all().at(&self.temp)?;
         drop(file);
         let actual_size = self.hasher.len();
         if let Some(size) = self.size {
@@ -192,7 +193,7 @@ impl CacheWriter {
                 actual: actual.to_hex(),
             });
         }
-        fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        fs::rename(&self.temp, &self.target).at(&self.target)?;
         Ok(self.target.clone())
     }
 }

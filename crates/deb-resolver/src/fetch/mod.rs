@@ -34,6 +34,7 @@ use crate::signature::{Keyring, unverified_text, verify_inrelease};
 use crate::universe::{LOCAL_SUITE, Origin, Universe};
 use build_vocab::Sha256;
 
+use build_vocab::{AtPath, PathError};
 pub use cache::Cache;
 pub use http::{HttpClient, RetryPolicy};
 
@@ -137,7 +138,7 @@ pub fn host_apt_mirror(root: &Path) -> Result<Option<String>, Error> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             if name.ends_with(".list") || name.ends_with(".sources") {
-                let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+                let text = std::fs::read_to_string(&path).at(&path)?;
                 files.push((name, text));
             }
         }
@@ -206,7 +207,7 @@ pub fn load_archive(
 ) -> Result<LoadedArchive, Error> {
     let client = HttpClient::new(options.retry);
     let keyring = if spec.check_signatures {
-        let data = std::fs::read(&spec.keyring).map_err(|e| Error::io(&spec.keyring, e))?;
+        let data = std::fs::read(&spec.keyring).at(&spec.keyring)?;
         Some(
             Keyring::from_bytes(&data).map_err(|message| Error::Keyring {
                 path: spec.keyring.clone(),
@@ -467,10 +468,10 @@ fn load_local_debs(
                 ));
                 continue;
             }
-            Err(e) => return Err(Error::io(dir, e)),
+            Err(e) => return Err(Error::from(PathError::new(dir, e))),
         };
         for entry in entries {
-            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            let path = entry.at(dir)?.path();
             if path.extension().is_some_and(|ext| ext == "deb") && path.is_file() {
                 let name = path
                     .file_name()
@@ -492,7 +493,7 @@ fn load_local_debs(
         priority: 1000,
     });
     for (name, path) in files {
-        let data = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let data = std::fs::read(&path).at(&path)?;
         let sha = Sha256::of(&data);
         let control = crate::deb::read_control(&data[..]).map_err(|message| Error::Deb {
             path: path.clone(),
@@ -659,7 +660,7 @@ fn fetch_local(package: &LockedPackage, dirs: &[PathBuf]) -> Result<PathBuf, Err
         let data = match std::fs::read(&path) {
             Ok(data) => data,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::io(&path, e)),
+            Err(e) => return Err(Error::from(PathError::new(&path, e))),
         };
         let actual = Sha256::of(&data);
         if data.len() as u64 != package.size {

@@ -1,5 +1,6 @@
 //! Bad input gets a typed error that names its file and line, and a failed build loses nothing.
 
+use build_vocab::PathError;
 use std::fs;
 use std::path::Path;
 use std::sync::Arc;
@@ -146,7 +147,7 @@ fn a_failed_write_leaves_no_temporary_file() {
     req.definitions[0].size_min_bytes = Some(esp_min_size(50_000, 32 << 20));
     let err = build_image(&req).unwrap_err();
     match &err {
-        Error::Publish(build_vocab::Error::Io { path, .. }) => {
+        Error::Publish(build_vocab::Error::Io(PathError { path, .. })) => {
             assert_eq!(path, &out.join("image_1.0.vhd"))
         }
         other => panic!("expected an I/O error on the VHD, got {other}"),

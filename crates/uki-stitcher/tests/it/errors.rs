@@ -1,5 +1,6 @@
 //! Bad input: typed errors that say what is wrong, and no half-written outputs.
 
+use build_vocab::PathError;
 use std::fs;
 
 use uki_stitcher::{Error, PeRole, Sbat, SbatEntry, extract};
@@ -144,7 +145,7 @@ fn a_failed_build_keeps_the_previous_file_and_leaves_no_temporary() {
 
     let missing = dir.path().join("no-such-dir/uki.efi");
     match uki_stitcher::write_uki_file(&sample_inputs(&stub, KERNEL, INITRD), &missing) {
-        Err(Error::Publish(build_vocab::Error::Io { path, .. })) => {
+        Err(Error::Publish(build_vocab::Error::Io(PathError { path, .. }))) => {
             assert_eq!(path, dir.path().join("no-such-dir"))
         }
         other => panic!("{other:?}"),
