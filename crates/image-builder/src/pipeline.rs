@@ -80,11 +80,9 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     let (prepared, source_date_epoch) = stages.run(Stage::Configure, &[], |observer| {
         let prepared = prepare(&request.resolve, observer)?;
         let (epoch, _) =
-            rootfs_assembler::assemble::checked_inputs(&prepared.config).map_err(|source| {
-                Error::Rootfs {
-                    stage: Stage::Configure,
-                    source,
-                }
+            rootfs_assembler::checked_inputs(&prepared.config).map_err(|source| Error::Rootfs {
+                stage: Stage::Configure,
+                source,
             })?;
         let detail = format!("{} files read", prepared.files_read);
         Ok(((prepared, epoch), detail))

@@ -24,15 +24,14 @@ use std::path::PathBuf;
 
 use uuid::Uuid;
 
+use crate::SECTOR_SIZE;
 use crate::content::FileTree;
 use crate::definition::{Format, Minimize, PartitionDefinition};
 use crate::error::{Error, Result};
-use crate::fat;
+use crate::fat_size;
 use crate::ids;
 use crate::partition_type::PartitionType;
 
-/// Bytes per logical sector.
-pub const SECTOR_SIZE: u64 = 512;
 /// Partition start alignment: 1 MiB.
 pub const ALIGNMENT: u64 = 1 << 20;
 /// Size granularity: systemd-repart's 4 KiB grain.
@@ -323,7 +322,7 @@ fn partition_size(
     let min = definition.size_min_bytes.map(|s| round_up(s, GRAIN));
     let max = definition.size_max_bytes.map(|s| s / GRAIN * GRAIN);
     let needed = match definition.format {
-        Some(Format::Vfat) => fat::estimate_volume_size(content),
+        Some(Format::Vfat) => fat_size::estimate_volume_size(content),
         None => 0,
     };
     let size = match definition.minimize {

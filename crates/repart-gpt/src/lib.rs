@@ -80,6 +80,7 @@ pub mod content;
 pub mod definition;
 pub mod error;
 pub mod fat;
+pub mod fat_size;
 pub mod ids;
 pub mod image;
 pub mod layout;
@@ -88,6 +89,9 @@ pub mod partition_type;
 pub mod sparse;
 pub mod table;
 pub mod vhd;
+
+/// Bytes per logical sector of every disk and FAT volume this crate writes.
+pub const SECTOR_SIZE: u64 = 512;
 
 pub use content::{CopySource, FileTree, Node, stage_contents};
 pub use definition::{

@@ -22,22 +22,23 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use build_vocab::publish;
+use config_model::ImageConfig;
 use config_model::value::Feature;
-use config_model::{Distribution, ImageConfig};
 
+use crate::build_dir::{BuildLayout, checked_inputs};
 use crate::build_tree::BuildScriptOutputs;
 use crate::deb::LockedDeb;
 use crate::digest::{TreeDigest, tree_digest};
 use crate::error::Error;
 use crate::install::{
-    DpkgRun, InstallOptions, dpkg_environment, install_local_debs, install_packages,
-    installed_packages, remove_policy_rc_d,
+    DpkgRun, dpkg_environment, install_local_debs, install_packages, installed_packages,
+    remove_policy_rc_d,
 };
 use crate::kernel_modules::{self, Selection};
 use crate::manifest::Manifest;
 use crate::normalise::{clean_package_metadata, normalise};
 use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
-use crate::scripts::{ScriptContext, ScriptKind, run_scripts};
+use crate::scripts::{ScriptKind, run_scripts};
 use crate::trees::{copy_tree, copy_trees};
 use build_vocab::AtPath;
 
@@ -107,155 +108,6 @@ pub struct AssembleReport {
     pub kernel_modules: Vec<Selection>,
     /// The log of dpkg and the scripts.
     pub logs: Vec<PathBuf>,
-}
-
-/// The layout of a build directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildLayout {
-    /// The finished root.
-    pub root: PathBuf,
-    /// The root while it is built.
-    pub partial_root: PathBuf,
-    /// Scratch space (sandbox view, helpers, staged packages, logs).
-    pub work: PathBuf,
-    /// `$OUTPUTDIR`.
-    pub output_dir: PathBuf,
-    /// `$PACKAGEDIR`.
-    pub package_dir: PathBuf,
-    /// `$ARTIFACTDIR`.
-    pub artifact_dir: PathBuf,
-    /// The JSON manifest.
-    pub manifest: PathBuf,
-    /// The tree digest listing.
-    pub digest: PathBuf,
-}
-
-impl BuildLayout {
-    /// The layout below `build_dir`.
-    pub fn new(build_dir: &Path) -> Self {
-        Self {
-            root: build_dir.join("root"),
-            partial_root: build_dir.join("root.partial"),
-            work: build_dir.join("work"),
-            output_dir: build_dir.join("out"),
-            package_dir: build_dir.join("packages"),
-            artifact_dir: build_dir.join("artifacts"),
-            manifest: build_dir.join("manifest.json"),
-            digest: build_dir.join("tree-digest.txt"),
-        }
-    }
-
-    /// The logs that the steps of an assembly write as they go (dpkg's, the scripts'), for
-    /// a caller that shows progress.
-    pub fn logs(&self) -> Vec<PathBuf> {
-        ["dpkg.log", "scripts.log", "prepare.log"]
-            .into_iter()
-            .map(|name| self.work.join("logs").join(name))
-            .collect()
-    }
-
-    /// The layout below `build_dir`, with a new empty partial root and work directory (any
-    /// left by an earlier run removed) and the script directories created.
-    pub fn fresh(build_dir: &Path, source_date_epoch: u64) -> Result<Self, Error> {
-        let layout = Self::new(build_dir);
-        // `$PACKAGEDIR` too: `VolatilePackages=` must not pick up an earlier run's .debs.
-        for dir in [&layout.partial_root, &layout.work, &layout.package_dir] {
-            if fs::symlink_metadata(dir).is_ok() {
-                fs::remove_dir_all(dir).at(dir)?;
-            }
-        }
-        for dir in [
-            &layout.partial_root,
-            &layout.work,
-            &layout.output_dir,
-            &layout.package_dir,
-            &layout.artifact_dir,
-        ] {
-            fs::create_dir_all(dir).at(dir)?;
-        }
-        crate::unpack::apply_metadata(
-            &layout.partial_root,
-            false,
-            0o755,
-            0,
-            0,
-            source_date_epoch,
-            true,
-        )?;
-        Ok(layout)
-    }
-
-    /// How packages are installed into the partial root.
-    pub fn install_options(&self, architecture: &str, source_date_epoch: u64) -> InstallOptions {
-        InstallOptions {
-            root: self.partial_root.clone(),
-            work: self.work.clone(),
-            architecture: architecture.into(),
-            source_date_epoch,
-        }
-    }
-
-    /// The scripts' view of this layout while the root is being built.
-    pub fn script_context(
-        &self,
-        config: &ImageConfig,
-        src_dir: &Path,
-        source_date_epoch: u64,
-        invoking_user: (u32, u32),
-        log: PathBuf,
-    ) -> ScriptContext {
-        ScriptContext {
-            root: self.partial_root.clone(),
-            src_dir: src_dir.to_path_buf(),
-            output_dir: self.output_dir.clone(),
-            package_dir: self.package_dir.clone(),
-            artifact_dir: self.artifact_dir.clone(),
-            build_dir: config.build.build_directory.clone(),
-            dest_dir: None,
-            work: self.work.clone(),
-            source_date_epoch,
-            invoking_user,
-            log: Some(log),
-        }
-    }
-
-    /// Renames the partial root to the final one, replacing an earlier root.
-    pub fn finish_root(&self) -> Result<(), Error> {
-        if fs::symlink_metadata(&self.root).is_ok() {
-            fs::remove_dir_all(&self.root).at(&self.root)?;
-        }
-        Ok(fs::rename(&self.partial_root, &self.root).at(&self.root)?)
-    }
-}
-
-/// The settings every root needs, checked before anything is written: `SourceDateEpoch=`, a
-/// dpkg-based `Distribution=` and a Debian `Architecture=` (returned as its Debian name).
-pub fn checked_inputs(config: &ImageConfig) -> Result<(u64, &'static str), Error> {
-    let source_date_epoch = config.content.source_date_epoch.ok_or(Error::Config {
-        setting: "SourceDateEpoch",
-        reason: "not set; a reproducible root needs it (Flashbox uses 0)".into(),
-    })?;
-    match config.distribution.distribution {
-        Some(Distribution::Debian | Distribution::Ubuntu | Distribution::Kali) => {}
-        other => {
-            return Err(Error::Config {
-                setting: "Distribution",
-                reason: format!(
-                    "{} is not a dpkg-based distribution",
-                    other.map_or("(not set)", |d| d.as_str())
-                ),
-            });
-        }
-    }
-    let architecture = config
-        .distribution
-        .architecture
-        .and_then(|a| a.debian_name())
-        .ok_or(Error::Config {
-            setting: "Architecture",
-            reason: "not set, or not an architecture Debian has".into(),
-        })?;
-    Ok((source_date_epoch, architecture))
 }
 
 /// Assembles the root filesystem as the module doc describes. Needs root.
@@ -476,7 +328,7 @@ mod tests {
         config.content.source_date_epoch = Some(0);
         let err = run(&config);
         assert!(err.to_string().contains("Distribution"), "{err}");
-        config.distribution.distribution = Some(Distribution::Debian);
+        config.distribution.distribution = Some(config_model::Distribution::Debian);
         let err = run(&config);
         assert!(err.to_string().contains("Architecture"), "{err}");
         config.distribution.architecture = Some(config_model::Architecture::X86_64);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use config_model::ImageConfig;
 use config_model::value::PackageSpec;
 
-use crate::assemble::{BuildLayout, checked_inputs};
+use crate::build_dir::{BuildLayout, checked_inputs};
 use crate::deb::{LockedDeb, read_deb};
 use crate::error::Error;
 use crate::install::install_packages;

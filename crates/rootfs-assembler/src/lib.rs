@@ -58,6 +58,7 @@
 //! front.
 
 pub mod assemble;
+pub mod build_dir;
 pub mod build_tree;
 pub mod control;
 pub mod deb;
@@ -77,7 +78,8 @@ pub mod unpack;
 #[cfg(test)]
 mod testdeb;
 
-pub use assemble::{AssembleOptions, AssembleReport, BuildLayout, BuildOutputs, Rootfs, assemble};
+pub use assemble::{AssembleOptions, AssembleReport, BuildOutputs, Rootfs, assemble};
+pub use build_dir::{BuildLayout, checked_inputs};
 pub use build_tree::{
     BuildScriptOutputs, BuildTree, BuildTreeOptions, TreeOrigin, assemble_build_tree,
 };
