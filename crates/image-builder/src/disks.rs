@@ -3,9 +3,11 @@
 //! The ESP is sized for the UKI with repart-gpt's default headroom; every id derives from
 //! the definition's fixed `Seed=`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use config_model::ImageConfig;
+use repart_gpt::OutputKind;
 
 use crate::error::Error;
 use crate::stage::human_bytes;
@@ -26,12 +28,15 @@ pub(crate) fn write(
     source_date_epoch: u64,
 ) -> Result<(Vec<PathBuf>, String), Error> {
     let profiles = &config.config.profiles;
-    let outputs = repart_gpt::Outputs {
-        raw: false,
-        gcp_tar_gz: profiles.iter().any(|p| p == GCP_PROFILE),
-        azure_vhd: profiles.iter().any(|p| p == AZURE_PROFILE),
-    };
-    if !outputs.gcp_tar_gz && !outputs.azure_vhd {
+    let outputs: BTreeSet<OutputKind> = [
+        (GCP_PROFILE, OutputKind::GcpTarGz),
+        (AZURE_PROFILE, OutputKind::AzureVhd),
+    ]
+    .into_iter()
+    .filter(|(profile, _)| profiles.iter().any(|p| p == profile))
+    .map(|(_, kind)| kind)
+    .collect();
+    if outputs.is_empty() {
         return Ok((Vec::new(), "no gcp/azure profile: none".to_owned()));
     }
     let directories: Vec<&Path> = config

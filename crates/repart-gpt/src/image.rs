@@ -6,6 +6,7 @@
 //! holds it as `EFI/BOOT/BOOTX64.EFI`, plans, emits, and writes the requested files.
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,17 +59,6 @@ pub enum UkiSource {
     File(PathBuf),
 }
 
-/// Which files [`build_image`] writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Outputs {
-    /// `disk.raw`, a sparse raw disk.
-    pub raw: bool,
-    /// `<name>.tar.gz` holding `disk.raw`, for GCP.
-    pub gcp_tar_gz: bool,
-    /// `<name>.vhd`, a fixed VHD, for Azure.
-    pub azure_vhd: bool,
-}
-
 /// Everything [`build_image`] needs.
 #[derive(Debug, Clone)]
 pub struct ImageRequest {
@@ -91,7 +81,7 @@ pub struct ImageRequest {
     /// The base name of the tar.gz and VHD (see [`output_name`]).
     pub name: String,
     /// Which files to write.
-    pub outputs: Outputs,
+    pub outputs: BTreeSet<OutputKind>,
     /// gzip level of the GCP archive, 0-9.
     pub gzip_level: u32,
 }
@@ -107,14 +97,14 @@ pub struct OutputFile {
     pub size: u64,
 }
 
-/// The kinds of file [`build_image`] writes.
+/// The kinds of file [`build_image`] writes, in the order it writes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum OutputKind {
-    /// The raw disk.
+    /// `disk.raw`, a sparse raw disk.
     Raw,
-    /// The GCP archive.
+    /// `<name>.tar.gz` holding `disk.raw`, for GCP.
     GcpTarGz,
-    /// The Azure fixed VHD.
+    /// `<name>.vhd`, a fixed VHD, for Azure.
     AzureVhd,
 }
 
@@ -211,25 +201,28 @@ pub fn build_image(request: &ImageRequest) -> Result<BuiltImage> {
         files.push(OutputFile { kind, path, size });
         Ok(())
     };
-    if request.outputs.raw {
-        let path = dir.join(RAW_FILE_NAME);
-        output::write_raw(&disk, &path)?;
-        record(OutputKind::Raw, path)?;
-    }
-    if request.outputs.gcp_tar_gz {
-        let path = dir.join(format!("{}.tar.gz", request.name));
-        output::write_gcp_tar_gz(&disk, &path, request.source_date_epoch, request.gzip_level)?;
-        record(OutputKind::GcpTarGz, path)?;
-    }
-    if request.outputs.azure_vhd {
-        let path = dir.join(format!("{}.vhd", request.name));
-        output::write_fixed_vhd(
-            &disk,
-            &path,
-            request.source_date_epoch,
-            ids::vhd_unique_id(seed),
-        )?;
-        record(OutputKind::AzureVhd, path)?;
+    for &kind in &request.outputs {
+        let path = match kind {
+            OutputKind::Raw => dir.join(RAW_FILE_NAME),
+            OutputKind::GcpTarGz => dir.join(format!("{}.tar.gz", request.name)),
+            OutputKind::AzureVhd => dir.join(format!("{}.vhd", request.name)),
+        };
+        match kind {
+            OutputKind::Raw => output::write_raw(&disk, &path)?,
+            OutputKind::GcpTarGz => output::write_gcp_tar_gz(
+                &disk,
+                &path,
+                request.source_date_epoch,
+                request.gzip_level,
+            )?,
+            OutputKind::AzureVhd => output::write_fixed_vhd(
+                &disk,
+                &path,
+                request.source_date_epoch,
+                ids::vhd_unique_id(seed),
+            )?,
+        }
+        record(kind, path)?;
     }
     Ok(BuiltImage {
         seed,

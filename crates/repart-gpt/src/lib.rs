@@ -49,7 +49,7 @@
 //! ```no_run
 //! use std::path::Path;
 //! use repart_gpt::{
-//!     DEFAULT_ESP_HEADROOM, ImageRequest, Outputs, UkiSource, build_image, esp_min_size,
+//!     DEFAULT_ESP_HEADROOM, ImageRequest, OutputKind, UkiSource, build_image, esp_min_size,
 //!     read_definitions,
 //! };
 //!
@@ -67,7 +67,7 @@
 //!     disk_size: None,
 //!     output_dir: "build".into(),
 //!     name: "image_1.0".into(),
-//!     outputs: Outputs { raw: true, gcp_tar_gz: true, azure_vhd: false },
+//!     outputs: [OutputKind::Raw, OutputKind::GcpTarGz].into(),
 //!     gzip_level: 6,
 //! })?;
 //! for file in &built.files {
@@ -99,8 +99,8 @@ pub use definition::{
 };
 pub use error::{Error, Result};
 pub use image::{
-    BuiltImage, DEFAULT_ESP_HEADROOM, ImageRequest, OutputFile, OutputKind, Outputs, UkiSource,
-    build_image, emit_disk, esp_min_size, output_name,
+    BuiltImage, DEFAULT_ESP_HEADROOM, ImageRequest, OutputFile, OutputKind, UkiSource, build_image,
+    emit_disk, esp_min_size, output_name,
 };
 pub use layout::{FatVolume, Layout, Lba, PlanOptions, PlannedPartition, Region, plan};
 pub use partition_type::PartitionType;

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use repart_gpt::{
-    Error, ImageRequest, Outputs, UkiSource, build_image, esp_min_size, read_definitions,
+    Error, ImageRequest, OutputKind, UkiSource, build_image, esp_min_size, read_definitions,
 };
 
 use crate::support::*;
@@ -21,11 +21,7 @@ fn request(definitions_dir: &Path, uki: &[u8], out: &Path) -> ImageRequest {
         disk_size: None,
         output_dir: out.to_owned(),
         name: "image_1.0".into(),
-        outputs: Outputs {
-            raw: true,
-            gcp_tar_gz: true,
-            azure_vhd: true,
-        },
+        outputs: [OutputKind::Raw, OutputKind::GcpTarGz, OutputKind::AzureVhd].into(),
         gzip_level: 1,
     }
 }

@@ -7,8 +7,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use repart_gpt::{
-    BuiltImage, ImageRequest, Layout, OutputKind, Outputs, Region, UkiSource, build_image,
-    read_definitions,
+    BuiltImage, ImageRequest, Layout, OutputKind, Region, UkiSource, build_image, read_definitions,
 };
 
 /// The seed the tests use unless they say otherwise.
@@ -76,11 +75,7 @@ pub fn build_with(
         disk_size: None,
         output_dir: out_dir.to_owned(),
         name: "image_1.0".into(),
-        outputs: Outputs {
-            raw: true,
-            gcp_tar_gz: true,
-            azure_vhd: true,
-        },
+        outputs: [OutputKind::Raw, OutputKind::GcpTarGz, OutputKind::AzureVhd].into(),
         gzip_level: 6,
     })
     .unwrap()
