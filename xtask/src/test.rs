@@ -28,6 +28,7 @@ const TEST_PACKAGES: &[&str] = &[
     "openssl",
     "osslsigncode",
     "ovmf",
+    "python3",
     "qemu-system-x86",
     "qemu-utils",
     "shellcheck",

@@ -1,7 +1,7 @@
 //! The vocabulary the image-building crates share, so each concept has one home: a typed
 //! [`Sha256`] digest (the [`Hasher`] that computes one while bytes stream past, the
 //! [`KeyHasher`] of cache keys), and files [published](publish) whole, synced, or not at
-//! all.
+//! all, and the one shell-glob matcher ([`glob`], mkosi's `fnmatch` rules).
 //!
 //! Small on purpose (a foundation, not a grab-bag): a type lands here when two crates of the
 //! pipeline need the same concept and neither may depend on the other.
@@ -21,6 +21,7 @@
 
 pub mod digest;
 pub mod error;
+pub mod glob;
 pub mod publish;
 
 pub use digest::{Hasher, KeyHasher, Sha256};

@@ -243,7 +243,7 @@ pub fn condition_holds(condition: &Condition, input: &MatchInput<'_>) -> Result<
         "Repositories" => config.distribution.repositories.iter().any(|r| r == value),
         "PathExists" => input.cwd.join(value).exists(),
         "ImageId" => {
-            let pattern = glob::Pattern::new(value).map_err(|e| invalid(e.to_string()))?;
+            let pattern = build_vocab::glob::Glob::new(value);
             config
                 .output
                 .image_id

@@ -376,7 +376,7 @@ pub struct PackageSpec {
 impl PackageSpec {
     /// Whether the name is a glob that matches several packages.
     pub fn is_glob(&self) -> bool {
-        self.name.contains(['*', '?', '['])
+        build_vocab::glob::Glob::is_glob(&self.name)
     }
 }
 

@@ -211,10 +211,7 @@ impl BuildScriptOutputs {
         let mut chosen = Vec::new();
         let mut unmatched = Vec::new();
         for spec in specs {
-            let pattern = glob::Pattern::new(&spec.name).map_err(|e| Error::Config {
-                setting: "VolatilePackages",
-                reason: format!("`{}`: {e}", spec.name),
-            })?;
+            let pattern = build_vocab::glob::Glob::new(&spec.name);
             let mut matched = false;
             for (path, name) in files.iter().zip(&names) {
                 if pattern.matches(name) {

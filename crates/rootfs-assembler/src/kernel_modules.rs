@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use build_vocab::glob::Glob;
 use config_model::ImageConfig;
 use config_model::value::{ModuleFilter, ModuleRegex};
 
@@ -241,8 +242,7 @@ impl Filters {
         for filter in include {
             match filter {
                 ModuleFilter::Glob { pattern, exclude } => {
-                    let glob = ModuleGlob::compile(pattern, *exclude, filter.to_string())
-                        .map_err(|e| refuse(format!("`{filter}` is not a glob: {e}")))?;
+                    let glob = ModuleGlob::compile(pattern, *exclude, filter.to_string());
                     filters.globs.push(glob);
                 }
                 ModuleFilter::Regex(regex) => {
@@ -335,9 +335,9 @@ struct ModuleGlob {
     /// Matched against `/` and the module's normalised path: for a glob starting with `/`,
     /// the glob below `/kernel` and the glob itself; for one holding a `/`, the glob after
     /// any leading path elements.
-    path: Vec<glob::Pattern>,
+    path: Vec<Glob>,
     /// Matched against the module's name.
-    name: glob::Pattern,
+    name: Glob,
     /// Whether a match leaves the module out.
     exclude: bool,
     /// As written, for errors.
@@ -347,7 +347,7 @@ struct ModuleGlob {
 impl ModuleGlob {
     /// `_` is read as `-` outside `[...]`, a trailing `/` means everything below, and `**`
     /// is `*` (Python's fnmatch, which mkosi uses, has no recursive wildcard).
-    fn compile(raw: &str, exclude: bool, shown: String) -> Result<Self, glob::PatternError> {
+    fn compile(raw: &str, exclude: bool, shown: String) -> Self {
         let mut glob = String::with_capacity(raw.len() + 1);
         let mut in_class = false;
         for c in raw.chars() {
@@ -366,29 +366,23 @@ impl ModuleGlob {
         }
         let mut path = Vec::new();
         if glob.starts_with('/') {
-            path.push(glob::Pattern::new(&format!("/kernel{glob}"))?);
-            path.push(glob::Pattern::new(&glob)?);
+            path.push(Glob::new(&format!("/kernel{glob}")));
+            path.push(Glob::new(&glob));
         } else if glob.contains('/') {
-            path.push(glob::Pattern::new(&format!("*/{glob}"))?);
+            path.push(Glob::new(&format!("*/{glob}")));
         }
-        Ok(Self {
+        Self {
             path,
-            name: glob::Pattern::new(&glob)?,
+            name: Glob::new(&glob),
             exclude,
             shown,
-        })
+        }
     }
 
     fn matches(&self, candidate: &Candidate<'_>) -> bool {
-        const OPTIONS: glob::MatchOptions = glob::MatchOptions {
-            case_sensitive: true,
-            require_literal_separator: false,
-            require_literal_leading_dot: false,
-        };
         let rooted = format!("/{}", candidate.normalized);
         let name = rooted.rsplit('/').next().unwrap_or_default();
-        self.path.iter().any(|p| p.matches_with(&rooted, OPTIONS))
-            || self.name.matches_with(name, OPTIONS)
+        self.path.iter().any(|p| p.matches(&rooted)) || self.name.matches(name)
     }
 }
 

@@ -1,42 +1,6 @@
-//! Package-name matching: shell globs, and the closest name for "did you mean".
+//! The closest package name, for "did you mean". (Globs are `build_vocab::glob`'s.)
 
 use crate::universe::Universe;
-
-/// A shell-style glob over package names: `*`, `?` and `[...]` classes.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some(b'*') => (0..=n.len()).any(|skip| go(&p[1..], &n[skip..])),
-            Some(b'?') => !n.is_empty() && go(&p[1..], &n[1..]),
-            Some(b'[') => {
-                let Some(close) = p.iter().position(|&b| b == b']') else {
-                    return n.first() == Some(&b'[') && go(&p[1..], &n[1..]);
-                };
-                let class = &p[1..close];
-                let (negated, class) = match class.first() {
-                    Some(b'!' | b'^') => (true, &class[1..]),
-                    _ => (false, class),
-                };
-                let Some(&c) = n.first() else { return false };
-                let mut hit = false;
-                let mut i = 0;
-                while i < class.len() {
-                    if i + 2 < class.len() && class[i + 1] == b'-' {
-                        hit |= class[i] <= c && c <= class[i + 2];
-                        i += 3;
-                    } else {
-                        hit |= class[i] == c;
-                        i += 1;
-                    }
-                }
-                hit != negated && go(&p[close + 1..], &n[1..])
-            }
-            Some(&literal) => n.first() == Some(&literal) && go(&p[1..], &n[1..]),
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
-}
 
 /// The known real package name closest to a misspelt one (edit distance at most 3).
 pub(super) fn closest_name(universe: &Universe, wanted: &str) -> Option<String> {

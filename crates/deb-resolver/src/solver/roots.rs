@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use super::names::closest_name;
-use super::{BaseSet, Policy, Request, RootReason, glob_match};
+use build_vocab::glob::Glob;
+
+use super::{BaseSet, Policy, Request, RootReason};
 use crate::error::Error;
 use crate::universe::{NameId, Universe};
 
@@ -25,11 +27,10 @@ pub(super) fn request_roots(
     for spec in &request.packages {
         let reason = RootReason::Requested(spec.to_string());
         if spec.is_glob() {
+            let glob = Glob::new(&spec.name);
             let mut matched: Vec<(&str, NameId)> = universe
                 .names()
-                .filter(|(id, name)| {
-                    policy.candidate_of(*id).is_some() && glob_match(&spec.name, name)
-                })
+                .filter(|(id, name)| policy.candidate_of(*id).is_some() && glob.matches(name))
                 .map(|(id, name)| (name, id))
                 .collect();
             if matched.is_empty() {
