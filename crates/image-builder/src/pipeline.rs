@@ -7,27 +7,29 @@
 
 use std::path::{Path, PathBuf};
 
-use build_vocab::{Sha256, publish};
+use build_vocab::{AtPath, Sha256, publish};
+use config_model::ImageConfig;
 use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockOrigin, LockOutcome, resolve_with_lock};
 use deb_resolver::{ArchiveSpec, Lock, VerifiedDeb};
 use rootfs_assembler::{
-    AssembleOptions, BuildLayout, BuildOutputs, BuildTreeOptions, LockedDeb, RootCache, Rootfs,
-    TreeOrigin,
+    AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
+    Rootfs, TreeOrigin,
 };
 
 use crate::disks;
 use crate::error::Error;
+use kernel_builder::source::BuiltKernel;
+
 use crate::kernel::{self, KernelImage};
 use crate::manifest::{
     Artifact, BUILDER_MANIFEST_VERSION, KernelModules, KernelRecord, LockRecord, Manifest,
 };
 use crate::prepare::{Prepared, prepare, read_lock, write_lock};
 use crate::request::{BuildRequest, KernelChoice};
-use crate::skipped::skipped_components;
+use crate::skipped::{NotBuilt, skipped_components};
 use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
-use build_vocab::AtPath;
 
 /// What a build made.
 #[derive(Debug, Clone)]
@@ -69,6 +71,17 @@ pub enum LockUse {
     },
 }
 
+/// What every stage of one build works with.
+struct Job<'a> {
+    request: &'a BuildRequest,
+    config: &'a ImageConfig,
+    /// The definition's tree: `$SRCDIR`, and where fragments and patches are read.
+    src_dir: &'a Path,
+    /// `.work-<name>/` in the output directory: the roots while they are built, and the logs.
+    work_dir: PathBuf,
+    source_date_epoch: u64,
+}
+
 /// Builds the image `request` describes. Needs root (the image's own dpkg runs in a mount
 /// namespace). Progress goes to `observer`; the result says what was made.
 pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltImage, Error> {
@@ -78,14 +91,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     })?;
     let mut stages = StageRunner::new(observer);
     let (prepared, source_date_epoch) = stages.run(Stage::Configure, &[], |observer| {
-        let prepared = prepare(&request.resolve, observer)?;
-        let (epoch, _) =
-            rootfs_assembler::checked_inputs(&prepared.config).map_err(|source| Error::Rootfs {
-                stage: Stage::Configure,
-                source,
-            })?;
-        let detail = format!("{} files read", prepared.files_read);
-        Ok(((prepared, epoch), detail))
+        configure(request, observer)
     })?;
     let config = &prepared.config;
     let name = image_name(config);
@@ -96,205 +102,69 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     let (lock, lock_use) = stages.run(Stage::Resolve, &[], |observer| {
         lock_for(request, &prepared, &lock_path, observer)
     })?;
-
     let debs = stages.run(Stage::Fetch, &[], |observer| {
-        let archive = |source| Error::Archive {
-            stage: Stage::Fetch,
-            source,
-        };
-        let spec =
-            ArchiveSpec::from_config(config, &prepared.resolve_options.archive).map_err(archive)?;
-        let sources = FetchSources::new(&spec, &config.content.package_directories);
-        let debs = fetch::fetch(
-            &lock,
-            &sources,
-            &request.caches.package_cache(),
-            &prepared.resolve_options.fetch,
-            observer.downloads(),
-        )
-        .map_err(archive)?;
-        let bytes: u64 = debs.iter().map(|d| d.size).sum();
-        let detail = format!("{} packages, {}", debs.len(), human_bytes(bytes));
-        Ok((debs, detail))
+        fetch_debs(request, &prepared, &lock, observer)
     })?;
 
-    let work_dir = output_dir.join(format!(".work-{name}"));
-    if work_dir.exists() {
-        std::fs::remove_dir_all(&work_dir).at(&work_dir)?;
+    let job = Job {
+        request,
+        config,
+        src_dir: &request.resolve.definition.directory,
+        work_dir: output_dir.join(format!(".work-{name}")),
+        source_date_epoch,
+    };
+    if job.work_dir.exists() {
+        std::fs::remove_dir_all(&job.work_dir).at(&job.work_dir)?;
     }
-    let src_dir = &request.resolve.definition.directory;
     let source_kernel = request.resolve.kernel == KernelChoice::Source;
-    let rootfs_error = |stage| move |source| Error::Rootfs { stage, source };
-
     let build_tree = if source_kernel || !config.content.build_scripts.is_empty() {
         let packages = locked_debs(&debs, PackageSet::Build);
-        let tree_dir = work_dir.join("build-tree");
-        let logs = BuildLayout::new(&tree_dir).logs();
+        let logs = BuildLayout::new(&job.work_dir.join("build-tree")).logs();
         Some(stages.run(Stage::BuildTree, &logs, |observer| {
-            observer.step(Stage::BuildTree, &format!("{} packages", packages.len()));
-            let cache = request.caches.build_trees.as_ref().map(RootCache::new);
-            let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
-                config,
-                packages: &packages,
-                build_dir: tree_dir.clone(),
-                src_dir: src_dir.clone(),
-                invoking_user: (0, 0),
-                cache: cache.as_ref(),
-            })
-            .map_err(rootfs_error(Stage::BuildTree))?;
-            let origin = match &tree.origin {
-                TreeOrigin::FromCache { key } => {
-                    format!(", copied from the cache ({})", &key.as_str()[..12])
-                }
-                TreeOrigin::AssembledAndCached { .. } => ", assembled and cached".to_owned(),
-                TreeOrigin::Assembled => String::new(),
-            };
-            Ok((tree, format!("{} packages{origin}", packages.len())))
+            assemble_build_tree(&job, &packages, observer)
         })?)
     } else {
         None
     };
-
     // The kernel first: build scripts may change the tree they run in.
     let built_kernel = match (&build_tree, source_kernel) {
         (Some(tree), true) => {
-            let logs = [kernel::kernel_log(&work_dir)];
+            let logs = [kernel::kernel_log(&job.work_dir)];
             Some(stages.run(Stage::KernelBuild, &logs, |observer| {
-                let job = kernel::SourceKernel {
-                    config,
-                    src_dir,
-                    tree,
-                    lock: &lock,
-                    work_dir: &work_dir,
-                    cache: &request.caches.kernels,
-                    source_date_epoch,
-                };
-                let built = kernel::build_from_source(&job, observer)?;
-                let detail = format!(
-                    "{}{}, {} requests overridden",
-                    built.release,
-                    if built.cached { " (cached)" } else { "" },
-                    built.unmet.len()
-                );
-                Ok((built, detail))
+                build_kernel(&job, tree, &lock, observer)
             })?)
         }
         _ => None,
     };
-
     let (build_outputs, not_built) = match &build_tree {
         Some(tree) if !config.content.build_scripts.is_empty() => {
-            stages.run(Stage::BuildScripts, &[], |_| {
-                let outputs = tree
-                    .run_build_scripts(config)
-                    .map_err(rootfs_error(Stage::BuildScripts))?;
-                let log = std::fs::read_to_string(&outputs.log).at(&outputs.log)?;
-                let not_built = skipped_components(&log);
-                let detail = format!(
-                    "{} scripts, {} skipped (log: {})",
-                    config.content.build_scripts.len(),
-                    not_built.len(),
-                    outputs.log.display()
-                );
-                Ok(((BuildOutputs::Built(outputs), not_built), detail))
-            })?
+            stages.run(Stage::BuildScripts, &[], |_| run_build_scripts(&job, tree))?
         }
         _ => (BuildOutputs::Refuse, Vec::new()),
     };
-
     let packages = locked_debs(&debs, PackageSet::Image);
-    let rootfs = stages.run(
-        Stage::Assemble,
-        &BuildLayout::new(&work_dir).logs(),
-        |observer| {
-            observer.step(
-                Stage::Assemble,
-                &format!("{} packages, then the scripts", packages.len()),
-            );
-            let rootfs = rootfs_assembler::assemble(&AssembleOptions {
-                config,
-                packages: &packages,
-                build_dir: work_dir.clone(),
-                src_dir: src_dir.clone(),
-                build_outputs,
-                invoking_user: (0, 0),
-            })
-            .map_err(rootfs_error(Stage::Assemble))?;
-            let detail = format!(
-                "{} packages, {} entries, {}",
-                rootfs.manifest.packages.len(),
-                rootfs.digest.entries.len(),
-                human_bytes(rootfs.digest.total_size)
-            );
-            Ok((rootfs, detail))
-        },
-    )?;
-
-    let kernel = match (&built_kernel, &request.resolve.kernel) {
-        (Some(built), _) => KernelImage::from(built),
-        (None, choice) => stages.run(Stage::Kernel, &[], |_| {
-            let package = match choice {
-                KernelChoice::Package(package) => package.as_str(),
-                KernelChoice::Source => "the build tree",
-            };
-            let kernel = kernel::installed(&rootfs.root, package)?;
-            let modules = rootfs
-                .report
-                .kernel_modules
-                .iter()
-                .find(|m| m.release == kernel.release)
-                .map_or_else(
-                    || ", no loadable modules".to_owned(),
-                    |m| format!(", {} of {} modules kept", m.kept.len(), m.total),
-                );
-            let detail = format!("{} from {package}{modules}", kernel.release);
-            Ok((kernel, detail))
-        })?,
+    let logs = BuildLayout::new(&job.work_dir).logs();
+    let rootfs = stages.run(Stage::Assemble, &logs, |observer| {
+        assemble_root(&job, &packages, build_outputs, observer)
+    })?;
+    let kernel = match &built_kernel {
+        Some(built) => KernelImage::from(built),
+        None => stages.run(Stage::Kernel, &[], |_| installed_kernel(&job, &rootfs))?,
     };
 
-    let initrd_path = work_dir.join("initrd.cpio.zst");
+    let initrd_path = job.work_dir.join("initrd.cpio.zst");
     stages.run(Stage::Initrd, &[], |_| {
-        let level = config
-            .output
-            .compress_level
-            .map_or(3, |l| i32::try_from(l).unwrap_or(19));
-        let written = cpio_writer::write_archive_file(
-            cpio_writer::DirectorySource::new(&rootfs.root),
-            &cpio_writer::ArchiveOptions {
-                source_date_epoch,
-                owners: cpio_writer::Owners::AsRecorded,
-                compression: cpio_writer::Compression::Zstd { level },
-            },
-            &initrd_path,
-        )
-        .map_err(Error::Initrd)?;
-        let detail = format!(
-            "{} entries, {} (zstd -{level})",
-            written.members,
-            human_bytes(written.output_bytes)
-        );
-        Ok(((), detail))
+        write_initrd(&job, &rootfs, &initrd_path)
     })?;
-
     let uki_path = output_dir.join(format!("{name}.efi"));
     stages.run(Stage::Uki, &[], |_| {
         let detail = stitch_uki(config, &rootfs, &kernel, &initrd_path, &uki_path)?;
         Ok(((), detail))
     })?;
-
     let disks = stages.run(Stage::Disks, &[], |_| {
         disks::write(config, &uki_path, &output_dir, &name, source_date_epoch)
     })?;
 
-    let mut warnings = Vec::new();
-    for modules in &rootfs.report.kernel_modules {
-        for missing in &modules.missing_dependencies {
-            warnings.push(format!(
-                "kernel {}: module dependency {missing} is neither a module nor built in",
-                modules.release
-            ));
-        }
-    }
     let manifest_path = output_dir.join(format!("{name}.manifest"));
     let manifest = stages.run(Stage::Manifest, &[], |_| {
         let artifacts = std::iter::once(&uki_path)
@@ -317,7 +187,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
             },
             artifacts,
             build_tree: build_tree.as_ref().map(|tree| tree.origin.clone()),
-            not_built: not_built.clone(),
+            not_built,
             kernel_modules: rootfs
                 .report
                 .kernel_modules
@@ -330,6 +200,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         Ok((manifest, format!("{} artifacts", disks.len() + 1)))
     })?;
 
+    let mut warnings = module_warnings(&rootfs);
     // The trees are big (a few GB) and done with; the logs stay for reading.
     let mut trees = vec![rootfs.root.clone(), initrd_path];
     trees.extend(build_tree.as_ref().map(|tree| tree.root.clone()));
@@ -346,10 +217,224 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         lock: lock_use,
         source_kernel: built_kernel,
         volatile_installed: rootfs.report.volatile_installed.clone(),
-        work_dir,
+        work_dir: job.work_dir,
         stages: stages.reports,
         warnings,
     })
+}
+
+/// The configuration as the build resolves it, and its SOURCE_DATE_EPOCH (checked, with the
+/// other settings every root needs, before anything is written).
+fn configure(
+    request: &BuildRequest,
+    observer: &dyn Observer,
+) -> Result<((Prepared, u64), String), Error> {
+    let prepared = prepare(&request.resolve, observer)?;
+    let (epoch, _) =
+        rootfs_assembler::checked_inputs(&prepared.config).map_err(|source| Error::Rootfs {
+            stage: Stage::Configure,
+            source,
+        })?;
+    let detail = format!("{} files read", prepared.files_read);
+    Ok(((prepared, epoch), detail))
+}
+
+/// Every `.deb` of the lock, verified, in the package cache.
+fn fetch_debs(
+    request: &BuildRequest,
+    prepared: &Prepared,
+    lock: &Lock,
+    observer: &dyn Observer,
+) -> Result<(Vec<VerifiedDeb>, String), Error> {
+    let archive = |source| Error::Archive {
+        stage: Stage::Fetch,
+        source,
+    };
+    let config = &prepared.config;
+    let spec =
+        ArchiveSpec::from_config(config, &prepared.resolve_options.archive).map_err(archive)?;
+    let sources = FetchSources::new(&spec, &config.content.package_directories);
+    let debs = fetch::fetch(
+        lock,
+        &sources,
+        &request.caches.package_cache(),
+        &prepared.resolve_options.fetch,
+        observer.downloads(),
+    )
+    .map_err(archive)?;
+    let bytes: u64 = debs.iter().map(|d| d.size).sum();
+    let detail = format!("{} packages, {}", debs.len(), human_bytes(bytes));
+    Ok((debs, detail))
+}
+
+fn assemble_build_tree(
+    job: &Job<'_>,
+    packages: &[LockedDeb],
+    observer: &dyn Observer,
+) -> Result<(BuildTree, String), Error> {
+    observer.step(Stage::BuildTree, &format!("{} packages", packages.len()));
+    let cache = job.request.caches.build_trees.as_ref().map(RootCache::new);
+    let tree = rootfs_assembler::assemble_build_tree(&BuildTreeOptions {
+        config: job.config,
+        packages,
+        build_dir: job.work_dir.join("build-tree"),
+        src_dir: job.src_dir.to_owned(),
+        invoking_user: (0, 0),
+        cache: cache.as_ref(),
+    })
+    .map_err(|source| Error::Rootfs {
+        stage: Stage::BuildTree,
+        source,
+    })?;
+    let origin = match &tree.origin {
+        TreeOrigin::FromCache { key } => {
+            format!(", copied from the cache ({})", &key.as_str()[..12])
+        }
+        TreeOrigin::AssembledAndCached { .. } => ", assembled and cached".to_owned(),
+        TreeOrigin::Assembled => String::new(),
+    };
+    Ok((tree, format!("{} packages{origin}", packages.len())))
+}
+
+fn build_kernel(
+    job: &Job<'_>,
+    tree: &BuildTree,
+    lock: &Lock,
+    observer: &dyn Observer,
+) -> Result<(BuiltKernel, String), Error> {
+    let source = kernel::SourceKernel {
+        config: job.config,
+        src_dir: job.src_dir,
+        tree,
+        lock,
+        work_dir: &job.work_dir,
+        cache: &job.request.caches.kernels,
+        source_date_epoch: job.source_date_epoch,
+    };
+    let built = kernel::build_from_source(&source, observer)?;
+    let detail = format!(
+        "{}{}, {} requests overridden",
+        built.release,
+        if built.cached { " (cached)" } else { "" },
+        built.unmet.len()
+    );
+    Ok((built, detail))
+}
+
+/// Runs the build scripts in the build tree; their outputs, and what their log says they
+/// skipped.
+fn run_build_scripts(
+    job: &Job<'_>,
+    tree: &BuildTree,
+) -> Result<((BuildOutputs, Vec<NotBuilt>), String), Error> {
+    let outputs = tree
+        .run_build_scripts(job.config)
+        .map_err(|source| Error::Rootfs {
+            stage: Stage::BuildScripts,
+            source,
+        })?;
+    let log = std::fs::read_to_string(&outputs.log).at(&outputs.log)?;
+    let not_built = skipped_components(&log);
+    let detail = format!(
+        "{} scripts, {} skipped (log: {})",
+        job.config.content.build_scripts.len(),
+        not_built.len(),
+        outputs.log.display()
+    );
+    Ok(((BuildOutputs::Built(outputs), not_built), detail))
+}
+
+fn assemble_root(
+    job: &Job<'_>,
+    packages: &[LockedDeb],
+    build_outputs: BuildOutputs,
+    observer: &dyn Observer,
+) -> Result<(Rootfs, String), Error> {
+    observer.step(
+        Stage::Assemble,
+        &format!("{} packages, then the scripts", packages.len()),
+    );
+    let rootfs = rootfs_assembler::assemble(&AssembleOptions {
+        config: job.config,
+        packages,
+        build_dir: job.work_dir.clone(),
+        src_dir: job.src_dir.to_owned(),
+        build_outputs,
+        invoking_user: (0, 0),
+    })
+    .map_err(|source| Error::Rootfs {
+        stage: Stage::Assemble,
+        source,
+    })?;
+    let detail = format!(
+        "{} packages, {} entries, {}",
+        rootfs.manifest.packages.len(),
+        rootfs.digest.entries.len(),
+        human_bytes(rootfs.digest.total_size)
+    );
+    Ok((rootfs, detail))
+}
+
+/// The Debian kernel the image root holds, with how many of its modules it keeps.
+fn installed_kernel(job: &Job<'_>, rootfs: &Rootfs) -> Result<(KernelImage, String), Error> {
+    let package = match &job.request.resolve.kernel {
+        KernelChoice::Package(package) => package.as_str(),
+        KernelChoice::Source => "the build tree",
+    };
+    let kernel = kernel::installed(&rootfs.root, package)?;
+    let modules = rootfs
+        .report
+        .kernel_modules
+        .iter()
+        .find(|m| m.release == kernel.release)
+        .map_or_else(
+            || ", no loadable modules".to_owned(),
+            |m| format!(", {} of {} modules kept", m.kept.len(), m.total),
+        );
+    let detail = format!("{} from {package}{modules}", kernel.release);
+    Ok((kernel, detail))
+}
+
+/// The whole root as one zstd-compressed cpio at `path`.
+fn write_initrd(job: &Job<'_>, rootfs: &Rootfs, path: &Path) -> Result<((), String), Error> {
+    let level = job
+        .config
+        .output
+        .compress_level
+        .map_or(3, |l| i32::try_from(l).unwrap_or(19));
+    let written = cpio_writer::write_archive_file(
+        cpio_writer::DirectorySource::new(&rootfs.root),
+        &cpio_writer::ArchiveOptions {
+            source_date_epoch: job.source_date_epoch,
+            owners: cpio_writer::Owners::AsRecorded,
+            compression: cpio_writer::Compression::Zstd { level },
+        },
+        path,
+    )
+    .map_err(Error::Initrd)?;
+    let detail = format!(
+        "{} entries, {} (zstd -{level})",
+        written.members,
+        human_bytes(written.output_bytes)
+    );
+    Ok(((), detail))
+}
+
+/// Module dependencies that are neither loadable nor built in (mkosi warns and goes on).
+fn module_warnings(rootfs: &Rootfs) -> Vec<String> {
+    rootfs
+        .report
+        .kernel_modules
+        .iter()
+        .flat_map(|modules| {
+            modules.missing_dependencies.iter().map(|missing| {
+                format!(
+                    "kernel {}: module dependency {missing} is neither a module nor built in",
+                    modules.release
+                )
+            })
+        })
+        .collect()
 }
 
 /// The lock to build from: the lock file when it matches the definition, else a fresh
@@ -402,7 +487,7 @@ fn locked_debs(debs: &[VerifiedDeb], set: PackageSet) -> Vec<LockedDeb> {
 /// Stitches the UKI from the image's own stub, os-release and the kernel; a stub without
 /// room for the SBAT line keeps its own. Returns the stage's detail.
 fn stitch_uki(
-    config: &config_model::ImageConfig,
+    config: &ImageConfig,
     rootfs: &Rootfs,
     kernel: &KernelImage,
     initrd_path: &Path,
@@ -441,7 +526,7 @@ fn stitch_uki(
 const STUB_PATH: &str = "usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
 /// `<ImageId>_<ImageVersion>`, as mkosi names outputs.
-pub fn image_name(config: &config_model::ImageConfig) -> String {
+pub fn image_name(config: &ImageConfig) -> String {
     let id = config.output.image_id.as_deref().unwrap_or("image");
     match &config.output.image_version {
         Some(version) => format!("{id}_{version}"),
