@@ -48,6 +48,12 @@ pub struct BuiltImage {
     pub source_kernel: Option<kernel_builder::source::BuiltKernel>,
     /// `.deb` files of the build scripts that `VolatilePackages=` installed.
     pub volatile_installed: Vec<PathBuf>,
+    /// `VolatilePackages=` entries for a kernel package (`linux-image-*`) that no build
+    /// script produced: not needed, because the pipeline provides the kernel itself (the
+    /// manifest's `volatile_packages_missing` lists them with the others).
+    pub volatile_kernel_not_needed: Vec<String>,
+    /// The other `VolatilePackages=` entries no `.deb` of the build scripts matched.
+    pub volatile_missing: Vec<String>,
     /// Where the logs of the build stay (`.work-<name>/` in the output directory).
     pub work_dir: PathBuf,
     /// Every stage that ran, in order, with its time.
@@ -201,6 +207,13 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     })?;
 
     let mut warnings = module_warnings(&rootfs);
+    // A tree's own kernel script would have built the kernel .deb; here the pipeline did.
+    let (kernel_volatile, other_volatile): (Vec<String>, Vec<String>) = rootfs
+        .report
+        .volatile_missing
+        .iter()
+        .cloned()
+        .partition(|spec| spec.starts_with("linux-image-"));
     // The trees are big (a few GB) and done with; the logs stay for reading.
     let mut trees = vec![rootfs.root.clone(), initrd_path];
     trees.extend(build_tree.as_ref().map(|tree| tree.root.clone()));
@@ -217,6 +230,8 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         lock: lock_use,
         source_kernel: built_kernel,
         volatile_installed: rootfs.report.volatile_installed.clone(),
+        volatile_kernel_not_needed: kernel_volatile,
+        volatile_missing: other_volatile,
         work_dir: job.work_dir,
         stages: stages.reports,
         warnings,
