@@ -1,4 +1,4 @@
-//! The errors of the vocabulary: [`Error`] for its own operations, and [`PathError`], the one
+//! The errors of the vocabulary: [`Error`] for its own operations and parsers, and [`PathError`], the one
 //! "this I/O failed on this path" error every crate of the pipeline carries (through
 //! [`AtPath::at`]) instead of a helper of its own.
 
@@ -13,9 +13,41 @@ pub enum Error {
         /// The text.
         text: String,
     },
-    /// A file or directory could not be written, synced or renamed.
+    /// Malformed Debian text: a deb822 paragraph or a relationship field. The caller, who
+    /// knows which file it read, adds its name.
+    #[error("line {line}: {reason}")]
+    Syntax {
+        /// 1-based line (0 when the text is one field's value).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A Debian version string that dpkg would refuse.
+    #[error("invalid version `{version}`: {reason}")]
+    InvalidVersion {
+        /// The text as given.
+        version: String,
+        /// Why dpkg refuses it.
+        reason: &'static str,
+    },
+    /// A `.deb` whose `ar` container or control member is malformed or exceeds a bound.
+    #[error("not a readable .deb: {reason}")]
+    MalformedDeb {
+        /// What is wrong (the member and the bound it broke, when one did).
+        reason: String,
+    },
+    /// A file or directory could not be read, written, synced or renamed.
     #[error(transparent)]
     Io(#[from] PathError),
+}
+
+impl Error {
+    pub(crate) fn syntax(line: usize, reason: impl Into<String>) -> Self {
+        Self::Syntax {
+            line,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// An I/O error on a file or directory. The message is the path; the I/O error is the

@@ -1,7 +1,9 @@
 //! The vocabulary the image-building crates share, so each concept has one home: a typed
 //! [`Sha256`] digest (the [`Hasher`] that computes one while bytes stream past, the
-//! [`KeyHasher`] of cache keys), and files [published](publish) whole, synced, or not at
-//! all, and the one shell-glob matcher ([`glob`], mkosi's `fnmatch` rules).
+//! [`KeyHasher`] of cache keys), files [published](publish) whole, synced, or not at all,
+//! the one shell-glob matcher ([`glob`], mkosi's `fnmatch` rules), and the [Debian](debian)
+//! vocabulary: deb822 paragraphs, [`DebVersion`], relationship fields and the bounded `.deb`
+//! member reader.
 //!
 //! Small on purpose (a foundation, not a grab-bag): a type lands here when two crates of the
 //! pipeline need the same concept and neither may depend on the other.
@@ -19,10 +21,12 @@
 //! );
 //! ```
 
+pub mod debian;
 pub mod digest;
 pub mod error;
 pub mod glob;
 pub mod publish;
 
+pub use debian::DebVersion;
 pub use digest::{Hasher, KeyHasher, Sha256};
 pub use error::{AtPath, Error, PathError};

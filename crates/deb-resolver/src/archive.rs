@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use config_model::{Distribution, ImageConfig};
 
-use crate::control::paragraphs;
 use crate::error::Error;
+use build_vocab::debian::deb822::paragraphs;
 
 /// The default trusted keyring.
 pub const DEBIAN_ARCHIVE_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";

@@ -24,13 +24,13 @@ use std::time::{Duration, Instant};
 use config_model::{ImageConfig, PackageSpec};
 
 use crate::archive::ArchiveSpec;
-use crate::control::paragraphs;
 use crate::error::Error;
 use crate::fetch::{Cache, LoadedArchive};
 use crate::solver::{BaseSet, Request, RootReason, Solution, solve};
 use crate::universe::{Origin, PackageId, Universe};
 use build_vocab::AtPath;
 use build_vocab::PathError;
+use build_vocab::debian::deb822::paragraphs;
 
 /// One verified `Packages` index of a loaded archive, as text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -210,5 +210,21 @@ impl Error {
     }
 }
 
+/// The shared parsers' errors: a syntax error becomes a [`Error::Parse`] whose origin the
+/// caller sets ([`Error::with_origin`]).
+impl From<build_vocab::Error> for Error {
+    fn from(error: build_vocab::Error) -> Self {
+        match error {
+            build_vocab::Error::Syntax { line, reason } => Self::parse(line, reason),
+            build_vocab::Error::InvalidVersion { version, reason } => {
+                Self::InvalidVersion { version, reason }
+            }
+            build_vocab::Error::Io(e) => Self::Io(e),
+            other @ (build_vocab::Error::NotASha256 { .. }
+            | build_vocab::Error::MalformedDeb { .. }) => Self::parse(0, other.to_string()),
+        }
+    }
+}
+
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

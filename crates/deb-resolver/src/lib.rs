@@ -18,9 +18,9 @@
 //!   56 MB trixie `Packages` index in a fraction of a second; solving takes milliseconds.
 //!
 //! # A tour
-//! - Text formats, all pure and fuzzable: [`control`] (deb822 paragraphs), [`relation`]
-//!   (`Depends:` syntax), [`version`] ([`DebVersion`]: `Ord` as dpkg), [`release`] (Release
-//!   files, dates, `Valid-Until`), [`signature`] (OpenPGP), [`deb`] (control of a `.deb`).
+//! - Text formats, all pure and fuzzable: [`release`] (Release files, dates, `Valid-Until`),
+//!   [`signature`] (OpenPGP); deb822 paragraphs, relationship fields, [`DebVersion`] and the
+//!   `.deb` reader are the shared ones of [`build_vocab::debian`].
 //! - [`archive::ArchiveSpec`]: mirror (`Mirror=`, else the host's apt sources), snapshot URL
 //!   template, suites, components, architectures, from an [`config_model::ImageConfig`].
 //! - [`universe::Universe`]: the packages of all indexes, with typed ids.
@@ -60,20 +60,17 @@
 
 pub mod archive;
 pub mod compare;
-pub mod control;
-pub mod deb;
 pub mod error;
 pub mod fetch;
 pub mod lock;
-pub mod relation;
 pub mod release;
 pub mod resolve;
 pub mod signature;
 pub mod solver;
 pub mod universe;
-pub mod version;
 
 pub use archive::{ArchiveOptions, ArchiveSpec};
+pub use build_vocab::DebVersion;
 pub use build_vocab::Sha256;
 pub use error::{Error, Result};
 pub use fetch::{Cache, FetchOptions, FetchSources, Progress, VerifiedDeb, fetch};
@@ -82,4 +79,3 @@ pub use resolve::{
     LockMode, LockOrigin, LockOutcome, Resolution, ResolveOptions, resolve, resolve_with_lock,
 };
 pub use solver::{BaseSet, Request, Solution, Why};
-pub use version::DebVersion;

@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::control::paragraphs;
 use crate::error::Error;
 use build_vocab::Sha256;
+use build_vocab::debian::deb822::paragraphs;
 
 /// The fields of a Release file this resolver uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -278,7 +278,7 @@ impl BuildTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testdeb::{TestCompression, TestEntry, control, write_deb};
+    use build_vocab::debian::testdeb::{TestCompression, TestEntry, control, write_deb};
 
     #[test]
     fn volatile_packages_are_chosen_by_package_name() {

@@ -1,74 +1,14 @@
-//! Debian control data: deb822 paragraphs (a package's `control`, dpkg's `status`) and the
-//! few fields the assembler acts on.
+//! The few fields of Debian control data (a package's `control`, dpkg's `status`) the
+//! assembler acts on, read with the shared parsers of [`build_vocab::debian`].
 //!
 //! Pure: text in, values out. Only what the assembler needs is typed (name, version,
 //! architecture, source, `Essential`, the package names in `Pre-Depends`/`Depends`/`Provides`);
 //! version constraints are kept out on purpose (resolution is deb-resolver's job).
 
-use std::collections::BTreeMap;
+use build_vocab::debian::deb822::{Paragraph, paragraphs};
+use build_vocab::debian::relation::parse_relations;
 
 use crate::error::Error;
-
-/// One deb822 paragraph: field names (as written) to values (continuation lines joined with
-/// `\n`, leading space of each kept out). Field order is not kept; lookups ignore case.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Paragraph {
-    fields: BTreeMap<String, String>,
-}
-
-impl Paragraph {
-    /// The value of a field, looked up without regard to case.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
-    }
-}
-
-/// Parses deb822 text into paragraphs (separated by blank lines). `what` names the text in
-/// errors.
-pub fn parse_paragraphs(text: &str, what: &str) -> Result<Vec<Paragraph>, Error> {
-    let mut paragraphs = Vec::new();
-    let mut current = Paragraph::default();
-    let mut last: Option<String> = None;
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            if !current.fields.is_empty() {
-                paragraphs.push(std::mem::take(&mut current));
-            }
-            last = None;
-            continue;
-        }
-        if line.starts_with('#') {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            let Some(name) = &last else {
-                return Err(Error::Control {
-                    what: what.to_owned(),
-                    reason: format!("line {}: continuation line before any field", number + 1),
-                });
-            };
-            let value = current.fields.get_mut(name).expect("last field exists");
-            value.push('\n');
-            value.push_str(line.trim());
-            continue;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(Error::Control {
-                what: what.to_owned(),
-                reason: format!("line {}: expected `Field: value`, got `{line}`", number + 1),
-            });
-        };
-        let name = name.trim().to_ascii_lowercase();
-        current.fields.insert(name.clone(), value.trim().to_owned());
-        last = Some(name);
-    }
-    if !current.fields.is_empty() {
-        paragraphs.push(current);
-    }
-    Ok(paragraphs)
-}
 
 /// The fields of a binary package's `control` file that the assembler uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +47,7 @@ impl Control {
     }
 
     /// Reads the fields from a parsed paragraph (of a `control` or `status` file).
-    pub fn from_paragraph(paragraph: &Paragraph, what: &str) -> Result<Self, Error> {
+    pub fn from_paragraph(paragraph: &Paragraph<'_>, what: &str) -> Result<Self, Error> {
         let required = |name: &str| {
             paragraph
                 .get(name)
@@ -134,9 +74,9 @@ impl Control {
             multi_arch_same: paragraph
                 .get("Multi-Arch")
                 .is_some_and(|v| v.eq_ignore_ascii_case("same")),
-            pre_depends: relation_names(paragraph.get("Pre-Depends").unwrap_or("")),
-            depends: relation_names(paragraph.get("Depends").unwrap_or("")),
-            provides: relation_names(paragraph.get("Provides").unwrap_or(""))
+            pre_depends: relation_names(paragraph, "Pre-Depends", what)?,
+            depends: relation_names(paragraph, "Depends", what)?,
+            provides: relation_names(paragraph, "Provides", what)?
                 .into_iter()
                 .flatten()
                 .collect(),
@@ -155,27 +95,35 @@ impl Control {
     }
 }
 
-/// The package names of a relationship field (`Depends`, ...): one list per comma-separated
-/// relation, holding the `|` alternatives, with version constraints, architecture
-/// qualifiers (`:any`, `:amd64`) and build profiles dropped.
-pub fn relation_names(field: &str) -> Vec<Vec<String>> {
-    field
-        .split(',')
-        .filter_map(|relation| {
-            let alternatives: Vec<String> = relation
-                .split('|')
-                .filter_map(|alternative| {
-                    let name = alternative
-                        .trim()
-                        .split(|c: char| c.is_whitespace() || "(<[".contains(c))
-                        .next()?;
-                    let name = name.split(':').next().unwrap_or(name);
-                    (!name.is_empty()).then(|| name.to_owned())
-                })
-                .collect();
-            (!alternatives.is_empty()).then_some(alternatives)
-        })
-        .collect()
+/// Parses deb822 text (a `control` or `status` file) into paragraphs. `what` names the text
+/// in errors.
+pub fn parse_paragraphs<'a>(text: &'a str, what: &str) -> Result<Vec<Paragraph<'a>>, Error> {
+    paragraphs(text)
+        .collect::<Result<_, _>>()
+        .map_err(|source| control_error(what, source))
+}
+
+/// The package names of relationship field `name`: one list per comma-separated relation,
+/// holding the `|` alternatives, with version constraints and architecture qualifiers
+/// dropped.
+fn relation_names(
+    paragraph: &Paragraph<'_>,
+    name: &str,
+    what: &str,
+) -> Result<Vec<Vec<String>>, Error> {
+    let groups = parse_relations(paragraph.get(name).unwrap_or(""))
+        .map_err(|source| control_error(&format!("{what}: {name}"), source))?;
+    Ok(groups
+        .into_iter()
+        .map(|group| group.iter().map(|r| r.name.to_owned()).collect())
+        .collect())
+}
+
+fn control_error(what: &str, source: build_vocab::Error) -> Error {
+    Error::Control {
+        what: what.to_owned(),
+        reason: source.to_string(),
+    }
 }
 
 /// Parses a `conffiles` control member: one absolute path per line, optionally followed by
@@ -244,6 +192,12 @@ Description: a test
         let paragraphs = parse_paragraphs(text, "status").unwrap();
         assert_eq!(paragraphs.len(), 2);
         assert_eq!(paragraphs[1].get("package"), Some("b"));
+        let err = Control::parse(
+            "Package: x\nVersion: 1\nArchitecture: all\nDepends: (\n",
+            "x",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("x: Depends"), "{err}");
     }
 
     #[test]

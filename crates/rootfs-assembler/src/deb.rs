@@ -1,5 +1,5 @@
-//! Reading `.deb` files: the `ar` container, the `control.tar.*` and `data.tar.*` members
-//! (xz, zstd, gzip or uncompressed), all in Rust.
+//! Reading `.deb` files from disk through the shared bounded reader
+//! ([`build_vocab::debian::deb`]), and checking them against the lock.
 //!
 //! [`read_deb`] returns the control information ([`DebInfo`]: the parsed `control`, the
 //! conffiles and md5sums, the maintainer scripts as bytes); [`extract_deb_data`] streams the
@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::filter::PathFilter;
 use crate::unpack::{ExtractOptions, ExtractStats, Ownership, extract_tar};
 use build_vocab::AtPath;
+use build_vocab::debian::deb::{self, Limits};
 
 /// A verified local `.deb` and what the lock says it is: the assembler's input. deb-resolver's
 /// fetch step produces these (the sha256 was checked before the path was handed over).
@@ -51,52 +52,14 @@ pub struct DebInfo {
 
 /// Reads the control information of the `.deb` at `path`.
 pub fn read_deb(path: &Path) -> Result<DebInfo, Error> {
-    let malformed = |reason: String| Error::MalformedDeb {
-        deb: path.to_owned(),
-        reason,
-    };
     let file = File::open(path).at(path)?;
-    let mut archive = ar::Archive::new(BufReader::new(file));
-    let mut seen_version = false;
-    let mut members = None;
-    let mut data_member = None;
-    while let Some(entry) = archive.next_entry() {
-        let mut entry = entry.map_err(|e| malformed(format!("ar archive: {e}")))?;
-        let name = member_name(entry.header().identifier());
-        if !seen_version {
-            if name != "debian-binary" {
-                return Err(malformed(format!(
-                    "first member is `{name}`, not `debian-binary`"
-                )));
-            }
-            let mut version = String::new();
-            entry
-                .read_to_string(&mut version)
-                .map_err(|e| malformed(format!("debian-binary: {e}")))?;
-            if !version.starts_with("2.") {
-                return Err(malformed(format!(
-                    "unsupported format version `{}`",
-                    version.trim()
-                )));
-            }
-            seen_version = true;
-        } else if let Some(compression) = name.strip_prefix("control.tar") {
-            let reader = decoder(compression, &mut entry).map_err(&malformed)?;
-            members = Some(read_control_members(reader).map_err(&malformed)?);
-        } else if name.starts_with("data.tar") {
-            data_member = Some(name);
-        }
-    }
-    let members = members.ok_or_else(|| malformed("no control.tar member".to_owned()))?;
-    let data_member = data_member.ok_or_else(|| malformed("no data.tar member".to_owned()))?;
-    let control_text = members
-        .get("control")
-        .ok_or_else(|| malformed("control.tar has no `control` file".to_owned()))?;
-    let control_text = String::from_utf8(control_text.clone())
-        .map_err(|_| malformed("`control` is not UTF-8".to_owned()))?;
-    let control = Control::parse(&control_text, &path.display().to_string())?;
+    let members = deb::read_control_members(BufReader::new(file), &Limits::default())
+        .map_err(|e| deb_error(path, e))?;
+    let control_text = members.control_text().map_err(|e| deb_error(path, e))?;
+    let control = Control::parse(control_text, &path.display().to_string())?;
     let text = |name: &str| {
         members
+            .files
             .get(name)
             .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
             .unwrap_or_default()
@@ -105,8 +68,8 @@ pub fn read_deb(path: &Path) -> Result<DebInfo, Error> {
         conffiles: parse_conffiles(&text("conffiles")),
         md5sums: text("md5sums"),
         control,
-        members,
-        data_member,
+        members: members.files,
+        data_member: members.data_member,
     })
 }
 
@@ -144,75 +107,52 @@ pub fn extract_deb_data(
     root: &Path,
     filter: Option<&PathFilter>,
 ) -> Result<ExtractStats, Error> {
-    let malformed = |reason: String| Error::MalformedDeb {
-        deb: path.to_owned(),
-        reason,
-    };
     let file = File::open(path).at(path)?;
-    let mut archive = ar::Archive::new(BufReader::new(file));
-    while let Some(entry) = archive.next_entry() {
-        let mut entry = entry.map_err(|e| malformed(format!("ar archive: {e}")))?;
-        let name = member_name(entry.header().identifier());
-        if let Some(compression) = name.strip_prefix("data.tar") {
-            let reader = decoder(compression, &mut entry).map_err(&malformed)?;
-            let options = ExtractOptions {
-                label: package,
-                ownership: Ownership::Archive,
-                filter,
-            };
-            return extract_tar(reader, root, &options);
-        }
-    }
-    Err(malformed("no data.tar member".to_owned()))
-}
-
-/// An ar member name as text (GNU ar may end names with `/`).
-fn member_name(identifier: &[u8]) -> String {
-    String::from_utf8_lossy(identifier)
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-/// A decompressing reader for a member whose name ends in `compression` (`.xz`, `.zst`,
-/// `.gz` or nothing).
-pub(crate) fn decoder<'a>(
-    compression: &str,
-    reader: impl Read + 'a,
-) -> Result<Box<dyn Read + 'a>, String> {
-    Ok(match compression {
-        "" => Box::new(reader),
-        ".xz" => Box::new(liblzma::read::XzDecoder::new_multi_decoder(reader)),
-        ".zst" => {
-            Box::new(zstd::stream::read::Decoder::new(reader).map_err(|e| format!("zstd: {e}"))?)
-        }
-        ".gz" => Box::new(flate2::read::MultiGzDecoder::new(reader)),
-        other => return Err(format!("unsupported compression `{other}`")),
+    let options = ExtractOptions {
+        label: package,
+        ownership: Ownership::Archive,
+        filter,
+    };
+    deb::with_data(BufReader::new(file), &Limits::default(), |_, data| {
+        Ok::<_, DataError>(extract_tar(data, root, &options)?)
+    })
+    .map_err(|e| match e {
+        DataError::Deb(e) => deb_error(path, e),
+        DataError::Unpack(e) => e,
     })
 }
 
-/// The regular files at the top of a control tarball, by name.
-fn read_control_members(reader: impl Read) -> Result<BTreeMap<String, Vec<u8>>, String> {
-    let mut archive = tar::Archive::new(reader);
-    let mut members = BTreeMap::new();
-    for entry in archive.entries().map_err(|e| format!("control.tar: {e}"))? {
-        let mut entry = entry.map_err(|e| format!("control.tar: {e}"))?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let raw = entry.path_bytes().into_owned();
-        let name = String::from_utf8_lossy(&raw);
-        let name = name.trim_start_matches("./");
-        if name.is_empty() || name.contains('/') {
-            return Err(format!("control.tar: unexpected member `{name}`"));
-        }
-        let name = name.to_owned();
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("control.tar: {name}: {e}"))?;
-        members.insert(name, bytes);
+/// What [`extract_deb_data`] can fail on: the container, or the unpacking.
+enum DataError {
+    Deb(build_vocab::Error),
+    Unpack(Error),
+}
+
+impl From<build_vocab::Error> for DataError {
+    fn from(e: build_vocab::Error) -> Self {
+        Self::Deb(e)
     }
-    Ok(members)
+}
+
+impl From<Error> for DataError {
+    fn from(e: Error) -> Self {
+        Self::Unpack(e)
+    }
+}
+
+/// This crate's error for a failure of the shared `.deb` reader on `path`.
+fn deb_error(path: &Path, error: build_vocab::Error) -> Error {
+    match error {
+        build_vocab::Error::MalformedDeb { reason } => Error::MalformedDeb {
+            deb: path.to_owned(),
+            reason,
+        },
+        build_vocab::Error::Io(e) => Error::Io(e),
+        other => Error::MalformedDeb {
+            deb: path.to_owned(),
+            reason: other.to_string(),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +161,7 @@ mod tests {
     use std::os::unix::fs::{MetadataExt, symlink};
 
     use super::*;
-    use crate::testdeb::{TestCompression, TestEntry, control, write_deb};
+    use build_vocab::debian::testdeb::{TestCompression, TestEntry, control, write_deb};
 
     const CONFFILES: &[u8] = b"/etc/hello.conf\n/etc/old.conf remove-on-upgrade\n";
     const MD5SUMS: &[u8] = b"0123456789abcdef0123456789abcdef  usr/bin/hello\n";

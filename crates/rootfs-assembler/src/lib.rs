@@ -75,9 +75,6 @@ pub mod scripts;
 pub mod trees;
 pub mod unpack;
 
-#[cfg(test)]
-mod testdeb;
-
 pub use assemble::{AssembleOptions, AssembleReport, BuildOutputs, Rootfs, assemble};
 pub use build_dir::{BuildLayout, checked_inputs};
 pub use build_tree::{

@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 
 use config_model::Tree;
 
-use crate::deb::decoder;
 use crate::error::Error;
 use crate::unpack::{
     ExtractOptions, MemberPath, Ownership, apply_metadata, extract_tar, prepare_parents, remove,
 };
 use build_vocab::AtPath;
+use build_vocab::debian::deb::Compression;
 
 /// Copies each tree into `root`, in order.
 pub fn copy_trees(trees: &[Tree], root: &Path) -> Result<(), Error> {
@@ -56,15 +56,16 @@ pub fn copy_tree(tree: &Tree, root: &Path) -> Result<(), Error> {
         copy_dir(&tree.source, root, &target, &label)
     } else {
         let name = tree.source.to_string_lossy();
-        let compression = ["", ".gz", ".xz", ".zst"]
-            .into_iter()
-            .rev()
-            .find(|suffix| name.ends_with(&format!(".tar{suffix}")))
+        let compression = name
+            .rsplit_once(".tar")
+            .and_then(|(_, suffix)| Compression::from_suffix(suffix))
             .ok_or_else(|| {
                 tree_error("neither a directory nor a .tar, .tar.gz, .tar.xz or .tar.zst".into())
             })?;
         let file = File::open(&tree.source).at(&tree.source)?;
-        let reader = decoder(compression, BufReader::new(file)).map_err(tree_error)?;
+        let reader = compression
+            .decoder(BufReader::new(file))
+            .map_err(|e| tree_error(e.to_string()))?;
         let base = target.under(root);
         if !target.is_root() {
             prepare_parents(root, &target).map_err(|r| Error::unsafe_entry(&label, "/", r))?;
@@ -214,10 +215,10 @@ mod tests {
         let root = dir.path().join("root");
         fs::create_dir(&root).unwrap();
         let tar = dir.path().join("extra.tar.gz");
-        let bytes = crate::testdeb::tarball(
+        let bytes = build_vocab::debian::testdeb::tarball(
             &[
-                crate::testdeb::TestEntry::Dir("./srv/", 0o750),
-                crate::testdeb::TestEntry::File("./srv/data", b"data", 0o640),
+                build_vocab::debian::testdeb::TestEntry::Dir("./srv/", 0o750),
+                build_vocab::debian::testdeb::TestEntry::File("./srv/data", b"data", 0o640),
             ],
             Some((1000, 1000)),
         );

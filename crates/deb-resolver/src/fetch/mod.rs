@@ -26,13 +26,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::archive::{ArchiveSpec, mirror_from_apt_sources};
-use crate::control::paragraphs;
 use crate::error::Error;
 use crate::lock::{Lock, LockSource, LockedPackage, PackageSet};
 use crate::release::Release;
 use crate::signature::{Keyring, unverified_text, verify_inrelease};
 use crate::universe::{LOCAL_SUITE, Origin, Universe};
 use build_vocab::Sha256;
+use build_vocab::debian::deb::{Limits, read_control_members};
+use build_vocab::debian::deb822::paragraphs;
 
 use build_vocab::{AtPath, PathError};
 pub use cache::Cache;
@@ -495,17 +496,19 @@ fn load_local_debs(
     for (name, path) in files {
         let data = std::fs::read(&path).at(&path)?;
         let sha = Sha256::of(&data);
-        let control = crate::deb::read_control(&data[..]).map_err(|message| Error::Deb {
+        let deb_error = |e: build_vocab::Error| Error::Deb {
             path: path.clone(),
-            message,
-        })?;
-        let paragraph = paragraphs(&control)
+            message: e.to_string(),
+        };
+        let members = read_control_members(&data[..], &Limits::default()).map_err(deb_error)?;
+        let control = members.control_text().map_err(deb_error)?;
+        let paragraph = paragraphs(control)
             .next()
             .ok_or_else(|| Error::Deb {
                 path: path.clone(),
                 message: "empty control file".into(),
             })?
-            .map_err(|e| e.with_origin(&path.display().to_string()))?;
+            .map_err(|e| Error::from(e).with_origin(&path.display().to_string()))?;
         universe
             .add_paragraph(&paragraph, origin, Some((&name, data.len() as u64, sha)))
             .map_err(|e| e.with_origin(&path.display().to_string()))?;

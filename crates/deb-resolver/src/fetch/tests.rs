@@ -15,10 +15,10 @@ use config_model::{Architecture, Distribution, ImageConfig};
 
 use super::*;
 use crate::archive::ArchiveOptions;
-use crate::deb::build_minimal_deb;
 use crate::resolve::{LockMode, LockOrigin, ResolveOptions, resolve, resolve_with_lock};
 use crate::signature::testing::TestKey;
 use crate::solver::BaseSet;
+use build_vocab::debian::testdeb;
 
 /// How the server answers one path.
 #[derive(Clone)]
@@ -172,7 +172,7 @@ impl TestArchive {
                 "Package: unrelated\nVersion: 2\nArchitecture: all\n",
             ),
         ] {
-            let deb = build_minimal_deb(control).unwrap();
+            let deb = minimal_deb(control);
             let path = format!("pool/main/{}/{name}/{name}_1.0-1_amd64.deb", &name[..1]);
             packages.push_str(control);
             packages.push_str(&format!(
@@ -615,9 +615,7 @@ fn local_debs_take_part_and_are_verified() {
     let setup = Setup::new();
     let local = setup.dir.path().join("packages");
     std::fs::create_dir_all(&local).unwrap();
-    let deb =
-        build_minimal_deb("Package: tool\nVersion: 0.1\nArchitecture: amd64\nDepends: hello\n")
-            .unwrap();
+    let deb = minimal_deb("Package: tool\nVersion: 0.1\nArchitecture: amd64\nDepends: hello\n");
     std::fs::write(local.join("tool_0.1_amd64.deb"), &deb).unwrap();
     let mut config = setup.config(&["tool"]);
     config.content.package_directories = vec![local.clone()];
@@ -653,7 +651,7 @@ fn local_debs_take_part_and_are_verified() {
     // A local .deb changed after locking: the lock is stale, and fetching refuses it.
     std::fs::write(
         local.join("tool_0.1_amd64.deb"),
-        build_minimal_deb("Package: tool\nVersion: 0.1\nArchitecture: amd64\n").unwrap(),
+        minimal_deb("Package: tool\nVersion: 0.1\nArchitecture: amd64\n"),
     )
     .unwrap();
     let err = fetch(
@@ -710,4 +708,9 @@ fn progress_reports_bytes() {
     assert_eq!(seen[0].0, "hello_1.0-1_amd64.deb");
     assert_eq!(seen[0].1, lock.packages[0].size);
     assert!(!seen[0].2);
+}
+
+/// A `.deb` with `control` as its control file and no data.
+fn minimal_deb(control: &str) -> Vec<u8> {
+    testdeb::deb_bytes(control, &[], &[], testdeb::TestCompression::Gz)
 }

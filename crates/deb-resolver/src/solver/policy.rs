@@ -8,7 +8,7 @@ use config_model::PackagePin;
 use super::Request;
 use crate::error::Error;
 use crate::universe::{Dep, NameId, PackageId, Universe};
-use crate::version::DebVersion;
+use build_vocab::debian::version::DebVersion;
 
 /// The candidate policy: apt's pin priorities, pins and release switching.
 #[derive(Debug, Clone)]

@@ -2,11 +2,11 @@
 //! threads, merged to exactly what a sequential parse gives) and single paragraphs, with
 //! their relationship fields parsed and their names interned.
 
-use crate::control::{Paragraph, paragraphs};
 use crate::error::Error;
-use crate::relation::{Relation, VersionOp, parse_relation, parse_relation_list};
-use crate::version::DebVersion;
 use build_vocab::Sha256;
+use build_vocab::debian::deb822::{Paragraph, paragraphs};
+use build_vocab::debian::relation::{Relation, VersionOp, parse_relation, parse_relation_list};
+use build_vocab::debian::version::DebVersion;
 
 use super::{
     ArchQualifier, Constraint, Dep, MultiArch, NameId, OriginId, Package, PackageArch, PackageId,

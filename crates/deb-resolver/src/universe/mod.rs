@@ -382,7 +382,7 @@ Architecture: arm64
         let perl = universe.packages_named(universe.lookup("perl").unwrap())[0];
         let mawk = universe.packages_named(universe.lookup("mawk").unwrap())[0];
         let dep = |universe: &mut Universe, text: &str| {
-            let relation = crate::relation::parse_relation(text).unwrap();
+            let relation = build_vocab::debian::relation::parse_relation(text).unwrap();
             universe.dep(&relation).unwrap()
         };
         let cases = [

@@ -1,9 +1,9 @@
 //! The rows of a [`Universe`](super::Universe): interned ids, origins, packages and their
 //! parsed relationships.
 
-use crate::relation::VersionOp;
-use crate::version::DebVersion;
 use build_vocab::Sha256;
+use build_vocab::debian::relation::VersionOp;
+use build_vocab::debian::version::DebVersion;
 
 /// An interned package (or virtual package) name.
 #[repr(transparent)]

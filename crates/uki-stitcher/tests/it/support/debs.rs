@@ -3,8 +3,7 @@
 //! For now the host's apt fetches the packages (`apt-get download`, from the host's configured
 //! archive) into a cache outside the repository, `$XDG_CACHE_HOME/flashbox-builder/test-debs`
 //! (default `~/.cache/...`), reused while it holds the candidate version with the sha256 apt
-//! expects. The `.deb`s are unpacked here with the `ar` and `tar` crates (xz, zstd or gzip
-//! members). When deb-resolver can fetch, this file is what changes.
+//! expects. The `.deb`s are read with build-vocab's `.deb` reader and the `tar` crate.
 
 use std::fs;
 use std::io::Read;
@@ -12,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
+use build_vocab::Sha256;
+use build_vocab::debian::deb::{self, Limits};
+use build_vocab::debian::deb822::paragraphs;
 
 /// The real parts of a UKI, taken from Debian packages.
 pub struct Debs {
@@ -121,13 +122,7 @@ fn fetch(cache: &Path, package: &str) -> Result<PathBuf, String> {
 }
 
 fn sha256_file(path: &Path) -> Option<String> {
-    let bytes = fs::read(path).ok()?;
-    Some(
-        Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    Sha256::of_file(path).ok().map(|digest| digest.to_string())
 }
 
 fn run(command: &mut Command) -> Result<String, String> {
@@ -141,73 +136,37 @@ fn run(command: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// The decompressed tar member of a `.deb` whose name starts with `prefix` (`control.tar`,
-/// `data.tar`).
-fn tar_member(deb: &[u8], prefix: &str) -> Result<Vec<u8>, String> {
-    let mut archive = ar::Archive::new(deb);
-    while let Some(entry) = archive.next_entry() {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        if !name.starts_with(prefix) {
-            continue;
-        }
-        let mut raw = Vec::new();
-        entry.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        let result = match name.rsplit('.').next() {
-            Some("xz") => liblzma::read::XzDecoder::new(&raw[..]).read_to_end(&mut out),
-            Some("zst") => {
-                zstd::stream::read::Decoder::new(&raw[..]).and_then(|mut d| d.read_to_end(&mut out))
-            }
-            Some("gz") => flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out),
-            Some("tar") => {
-                out = raw;
-                Ok(0)
-            }
-            _ => return Err(format!("unknown compression of {name}")),
-        };
-        result.map_err(|e| format!("{name}: {e}"))?;
-        return Ok(out);
-    }
-    Err(format!("no {prefix}* member"))
-}
-
 /// The first regular file of the data archive whose path (without `./`) matches.
 fn data_file(deb: &[u8], wanted: impl Fn(&Path) -> bool) -> Result<(PathBuf, Vec<u8>), String> {
-    let tar = tar_member(deb, "data.tar")?;
-    let mut archive = tar::Archive::new(&tar[..]);
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        let path = entry.path().map_err(|e| e.to_string())?;
-        let path = path.strip_prefix("./").unwrap_or(&path).to_path_buf();
-        if entry.header().entry_type().is_file() && wanted(&path) {
-            let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-            return Ok((path, bytes));
+    let found = deb::with_data(deb, &Limits::default(), |_, data| {
+        let mut archive = tar::Archive::new(data);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let path = entry.path()?;
+            let path = path.strip_prefix("./").unwrap_or(&path).to_path_buf();
+            if entry.header().entry_type().is_file() && wanted(&path) {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes)?;
+                return Ok(Some((path, bytes)));
+            }
         }
-    }
-    Err("file not found in data.tar".into())
+        Ok::<_, Box<dyn std::error::Error>>(None)
+    });
+    found
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "file not found in data.tar".into())
 }
 
 /// A field of the package's `control` file.
 fn control_field(deb: &[u8], field: &str) -> Result<String, String> {
-    let tar = tar_member(deb, "control.tar")?;
-    let mut archive = tar::Archive::new(&tar[..]);
-    for entry in archive.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
-        if entry
-            .path()
-            .map_err(|e| e.to_string())?
-            .ends_with("control")
-        {
-            let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(|e| e.to_string())?;
-            return text
-                .lines()
-                .find_map(|l| l.strip_prefix(&format!("{field}:")))
-                .map(|v| v.trim().to_owned())
-                .ok_or_else(|| format!("no {field} field"));
-        }
-    }
-    Err("no control file".into())
+    let members = deb::read_control_members(deb, &Limits::default()).map_err(|e| e.to_string())?;
+    let text = members.control_text().map_err(|e| e.to_string())?;
+    let paragraph = paragraphs(text)
+        .next()
+        .ok_or("empty control file")?
+        .map_err(|e| e.to_string())?;
+    paragraph
+        .get(field)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no {field} field"))
 }

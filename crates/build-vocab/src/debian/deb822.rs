@@ -5,7 +5,7 @@
 //! `Name: value` fields; a line starting with a space or tab continues the previous field.
 //! [`paragraphs`] is a pure, zero-copy iterator over `&str` (no allocation per field beyond one
 //! `Vec` per paragraph), fast enough for a 56 MB `Packages` file and safe to fuzz: malformed
-//! input gives an [`Error::Parse`] with its line, never a panic.
+//! input gives an [`Error::Syntax`] with its line, never a panic.
 
 use crate::error::Error;
 
@@ -106,20 +106,20 @@ impl<'a> Paragraphs<'a> {
                 continue;
             }
             if line.starts_with([' ', '\t']) {
-                return Err(Error::parse(
+                return Err(Error::syntax(
                     self.line,
                     "continuation line outside of a field",
                 ));
             }
             let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
-                return Err(Error::parse(
+                return Err(Error::syntax(
                     self.line,
                     format!("expected `Name: value`, got `{}`", truncate(line)),
                 ));
             };
             let name = &line[..colon];
             if name.is_empty() || name.bytes().any(|b| b == b' ' || b == b'\t') {
-                return Err(Error::parse(
+                return Err(Error::syntax(
                     self.line,
                     format!("invalid field name `{}`", truncate(name)),
                 ));
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn malformed_input_is_an_error_with_a_line() {
         let err = paragraphs("Package: a\nnot a field\n").next().unwrap();
-        assert!(matches!(err, Err(Error::Parse { line: 2, .. })), "{err:?}");
+        assert!(matches!(err, Err(Error::Syntax { line: 2, .. })), "{err:?}");
         let err = paragraphs(" leading\n").next().unwrap();
         assert!(err.is_err());
         assert!(paragraphs("").next().is_none());

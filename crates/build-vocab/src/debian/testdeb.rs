@@ -1,6 +1,7 @@
-//! Test helper (the crate's one): builds small `.deb` files in memory with the same `ar` and
-//! `tar` crates the reader uses, including hostile entries the `tar` builder itself would
-//! refuse to write (absolute names, `..`), by writing header name fields directly.
+//! Test helper (feature `testdeb`): builds small `.deb` files in memory, including hostile
+//! entries the `tar` builder itself would refuse to write (absolute names, `..`), by writing
+//! header name fields directly. The `ar` container is written by [`ar_archive`], field by
+//! field, so tests can also bend it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -133,17 +134,34 @@ pub fn deb_bytes(
     let control_tar = compression.compress(tarball(&control_entries, None));
     let data_tar = compression.compress(tarball(data, None));
     let suffix = compression.suffix();
-    let mut builder = ar::Builder::new(Vec::new());
-    for (name, bytes) in [
-        ("debian-binary".to_owned(), b"2.0\n".to_vec()),
-        (format!("control.tar{suffix}"), control_tar),
-        (format!("data.tar{suffix}"), data_tar),
-    ] {
-        let mut header = ar::Header::new(name.into_bytes(), bytes.len() as u64);
-        header.set_mode(0o100644);
-        builder.append(&header, bytes.as_slice()).unwrap();
+    ar_archive(&[
+        ("debian-binary", b"2.0\n"),
+        (&format!("control.tar{suffix}"), &control_tar),
+        (&format!("data.tar{suffix}"), &data_tar),
+    ])
+}
+
+/// An `ar` archive of `(name, bytes)` members, every timestamp and owner 0, mode 100644.
+/// Names are written as given (so a test can write `/9` or `//`).
+pub fn ar_archive(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in members {
+        let header = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            "100644",
+            data.len()
+        );
+        assert_eq!(header.len(), 60, "ar member name too long: {name}");
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
     }
-    builder.into_inner().unwrap()
+    out
 }
 
 /// Writes a `.deb` into `dir` and returns its path.

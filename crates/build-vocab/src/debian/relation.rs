@@ -6,13 +6,13 @@
 //! constraint (`<< <= = >= >>`, plus the obsolete `<` and `>` that dpkg reads as `<=` and
 //! `>=`). Architecture restrictions (`[amd64]`) and build profiles (`<!nocheck>`), which only
 //! appear in source packages, are accepted and dropped. Parsing is pure and zero-copy: names
-//! and versions borrow from the input and are checked ([`crate::DebVersion::parse`]) by the
+//! and versions borrow from the input and are checked ([`DebVersion::parse`]) by the
 //! caller that keeps them.
 
 use std::fmt;
 
+use super::version::DebVersion;
 use crate::error::Error;
-use crate::version::DebVersion;
 
 /// A version comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -94,7 +94,7 @@ pub fn parse_relation_list(text: &str) -> Result<Vec<Relation<'_>>, Error> {
     let mut relations = Vec::new();
     for group in parse_relations(text)? {
         if group.len() > 1 {
-            return Err(Error::parse(
+            return Err(Error::syntax(
                 0,
                 format!("alternatives (`|`) are not allowed here: `{}`", text.trim()),
             ));
@@ -110,7 +110,7 @@ fn is_name_char(b: u8) -> bool {
 
 /// Parses one relation such as `libc6:any (>= 2.36) [amd64] <!nocheck>`.
 pub fn parse_relation(text: &str) -> Result<Relation<'_>, Error> {
-    let bad = |message: &str| Error::parse(0, format!("{message} in relation `{}`", text.trim()));
+    let bad = |message: &str| Error::syntax(0, format!("{message} in relation `{}`", text.trim()));
     let bytes = text.as_bytes();
     let mut i = 0;
     let skip_blank = |i: &mut usize| {
