@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::entry::{ArchivePath, Data, DeviceNumber, Entry, EntryKind};
 use crate::error::Error;
+use build_vocab::walk::walk;
 use build_vocab::{AtPath, PathError};
 
 /// Anything that can list the entries of an archive.
@@ -58,7 +59,7 @@ impl EntrySource for DirectorySource {
             entries: vec![entry(ArchivePath::root(), EntryKind::Directory, &meta)],
             first_names: HashMap::new(),
         };
-        walk.directory(&self.root, &ArchivePath::root())?;
+        walk.directory(&self.root)?;
         Ok(walk.entries)
     }
 }
@@ -71,24 +72,14 @@ struct Walk {
 }
 
 impl Walk {
-    /// Records the children of the directory at `dir` (archive path `at`), depth first, in
-    /// name order so the walk itself is reproducible.
-    fn directory(&mut self, dir: &Path, at: &ArchivePath) -> Result<(), Error> {
-        let mut names = Vec::new();
-        for child in fs::read_dir(dir).at(dir)? {
-            names.push(child.at(dir)?.file_name());
-        }
-        names.sort();
-        for name in names {
-            let disk = dir.join(&name);
-            let path = at.join(name.as_bytes())?;
-            let meta = fs::symlink_metadata(&disk).at(&disk)?;
-            let kind = self.kind(&disk, &path, &meta)?;
-            let is_dir = kind == EntryKind::Directory;
-            self.entries.push(entry(path.clone(), kind, &meta));
-            if is_dir {
-                self.directory(&disk, &path)?;
-            }
+    /// Records everything below the directory `dir` ([`build_vocab::walk`]: depth first, in
+    /// name order, so the walk itself is reproducible).
+    fn directory(&mut self, dir: &Path) -> Result<(), Error> {
+        for found in walk(dir) {
+            let found = found?;
+            let path = ArchivePath::new(found.relative.as_os_str().as_bytes())?;
+            let kind = self.kind(&found.path, &path, &found.metadata)?;
+            self.entries.push(entry(path, kind, &found.metadata));
         }
         Ok(())
     }

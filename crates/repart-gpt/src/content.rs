@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::definition::PartitionDefinition;
 use crate::error::{Error, Result};
 use build_vocab::AtPath;
+use build_vocab::walk::walk;
 
 /// One entry of a [`FileTree`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,10 +225,38 @@ fn copy_from_disk(
     definition: &Path,
 ) -> Result<()> {
     let meta = path.symlink_metadata().at(path)?;
+    copy_entry(path, &meta, target.to_vec(), tree, definition)?;
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    for found in walk(path) {
+        let found = found?;
+        let mut child = target.to_vec();
+        for name in found.relative.iter() {
+            let name = name.to_str().ok_or_else(|| Error::CopySourceKind {
+                definition: definition.to_owned(),
+                path: found.path.clone(),
+                reason: "its name is not UTF-8",
+            })?;
+            child.push(name.to_owned());
+        }
+        copy_entry(&found.path, &found.metadata, child, tree, definition)?;
+    }
+    Ok(())
+}
+
+/// Adds one file or directory (without its contents) at `target` in `tree`.
+fn copy_entry(
+    path: &Path,
+    meta: &fs::Metadata,
+    target: Vec<String>,
+    tree: &mut FileTree,
+    definition: &Path,
+) -> Result<()> {
     let kind = meta.file_type();
     if kind.is_file() {
         let data = fs::read(path).at(path)?;
-        return tree.add_file(target, data.into(), definition);
+        return tree.add_file(&target, data.into(), definition);
     }
     if !kind.is_dir() {
         return Err(Error::CopySourceKind {
@@ -240,27 +269,7 @@ fn copy_from_disk(
             },
         });
     }
-    tree.add_dir(target, definition)?;
-    let mut names = Vec::new();
-    for entry in fs::read_dir(path).at(path)? {
-        let entry = entry.at(path)?;
-        let name = entry
-            .file_name()
-            .into_string()
-            .map_err(|_| Error::CopySourceKind {
-                definition: definition.to_owned(),
-                path: entry.path(),
-                reason: "its name is not UTF-8",
-            })?;
-        names.push(name);
-    }
-    names.sort();
-    for name in names {
-        let mut child = target.to_vec();
-        child.push(name.clone());
-        copy_from_disk(&path.join(&name), &child, tree, definition)?;
-    }
-    Ok(())
+    tree.add_dir(&target, definition)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use build_vocab::walk::walk;
 use build_vocab::{Hasher, Sha256};
 
 use crate::error::Error;
@@ -158,7 +159,13 @@ pub fn escape(bytes: &[u8]) -> String {
 /// Computes the digest of the tree at `root`.
 pub fn tree_digest(root: &Path) -> Result<TreeDigest, Error> {
     let mut raw: Vec<(Vec<u8>, std::path::PathBuf)> = Vec::new();
-    collect(root, b"", &mut raw)?;
+    for found in walk(root) {
+        let found = found?;
+        let mut image_path = b"/".to_vec();
+        image_path.extend_from_slice(found.relative.as_os_str().as_bytes());
+        raw.push((image_path, found.path));
+    }
+    // Sorted by the whole path's bytes, as the digest has always been defined.
     raw.sort();
     let mut entries = Vec::with_capacity(raw.len() + 1);
     entries.push(entry(root, b"/")?);
@@ -180,26 +187,6 @@ pub fn tree_digest(root: &Path) -> Result<TreeDigest, Error> {
         sha256: hasher.finish(),
         total_size,
     })
-}
-
-fn collect(
-    dir: &Path,
-    prefix: &[u8],
-    out: &mut Vec<(Vec<u8>, std::path::PathBuf)>,
-) -> Result<(), Error> {
-    for item in fs::read_dir(dir).at(dir)? {
-        let item = item.at(dir)?;
-        let mut image_path = prefix.to_vec();
-        image_path.push(b'/');
-        image_path.extend_from_slice(item.file_name().as_bytes());
-        let path = item.path();
-        let is_dir = item.file_type().at(&path)?.is_dir();
-        if is_dir {
-            collect(&path, &image_path, out)?;
-        }
-        out.push((image_path, path));
-    }
-    Ok(())
 }
 
 fn entry(path: &Path, image_path: &[u8]) -> Result<TreeEntry, Error> {

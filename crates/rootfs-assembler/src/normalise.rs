@@ -8,12 +8,13 @@
 //! `CleanPackageMetadata=`.
 
 use std::fs;
-use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::unpack::{path_in_root, set_mtime};
 use build_vocab::AtPath;
+use build_vocab::walk;
 
 /// Files removed wherever they are, by exact path in the image.
 const NOISE_FILES: &[&str] = &[
@@ -73,7 +74,7 @@ pub fn normalise(root: &Path, source_date_epoch: u64) -> Result<NormaliseReport,
             }
         }
     }
-    remove_byte_code(root, root, &mut removed)?;
+    remove_byte_code(root, &mut removed)?;
     for (accounts, sort_by) in [("etc/passwd", "etc/shadow"), ("etc/group", "etc/gshadow")] {
         normalise_accounts(root, accounts, sort_by, source_date_epoch)?;
     }
@@ -113,14 +114,13 @@ fn is_real_dir(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
 }
 
+/// The children of `dir` by name (lossily as text: the names normalisation looks for are
+/// ASCII), in byte order.
 fn sorted_names(dir: &Path) -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .at(dir)?
-        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<Result<_, io::Error>>()
-        .at(dir)?;
-    names.sort();
-    Ok(names)
+    Ok(walk::sorted_names(dir)?
+        .into_iter()
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect())
 }
 
 /// Removes `relative` (file, symlink or directory tree) if present, never following a
@@ -172,21 +172,19 @@ fn image_path(root: &Path, path: &Path) -> String {
     )
 }
 
-/// Removes `*.pyc` files and `__pycache__` directories below `dir`.
-fn remove_byte_code(root: &Path, dir: &Path, removed: &mut Vec<String>) -> Result<(), Error> {
-    for name in sorted_names(dir)? {
-        let path = dir.join(&name);
-        let meta = fs::symlink_metadata(&path).at(&path)?;
-        if meta.is_dir() {
-            if name == "__pycache__" {
-                fs::remove_dir_all(&path).at(&path)?;
-                removed.push(image_path(root, &path));
-            } else {
-                remove_byte_code(root, &path, removed)?;
-            }
-        } else if meta.is_file() && name.ends_with(".pyc") {
-            fs::remove_file(&path).at(&path)?;
-            removed.push(image_path(root, &path));
+/// Removes `*.pyc` files and `__pycache__` directories below `root`.
+fn remove_byte_code(root: &Path, removed: &mut Vec<String>) -> Result<(), Error> {
+    let mut entries = walk::walk(root);
+    while let Some(found) = entries.next() {
+        let found = found?;
+        let name = found.relative.file_name().unwrap_or_default();
+        if found.metadata.is_dir() && name == "__pycache__" {
+            fs::remove_dir_all(&found.path).at(&found.path)?;
+            entries.skip_current_dir();
+            removed.push(image_path(root, &found.path));
+        } else if found.metadata.is_file() && name.as_bytes().ends_with(b".pyc") {
+            fs::remove_file(&found.path).at(&found.path)?;
+            removed.push(image_path(root, &found.path));
         }
     }
     Ok(())
@@ -280,18 +278,6 @@ fn rewrite_keeping_metadata(path: &Path, text: &str) -> Result<(), Error> {
 /// Sets every mtime (and atime) later than `source_date_epoch` to it, the root included,
 /// without following symlinks.
 pub fn clamp_mtimes(root: &Path, source_date_epoch: u64) -> Result<(), Error> {
-    fn walk(dir: &Path, epoch: u64) -> Result<(), Error> {
-        for entry in fs::read_dir(dir).at(dir)? {
-            let entry = entry.at(dir)?;
-            let path = entry.path();
-            let meta = fs::symlink_metadata(&path).at(&path)?;
-            if meta.is_dir() {
-                walk(&path, epoch)?;
-            }
-            clamp_one(&path, &meta, epoch)?;
-        }
-        Ok(())
-    }
     fn clamp_one(path: &Path, meta: &fs::Metadata, epoch: u64) -> Result<(), Error> {
         use std::os::unix::fs::MetadataExt;
         let mtime = u64::try_from(meta.mtime()).unwrap_or(0);
@@ -300,7 +286,10 @@ pub fn clamp_mtimes(root: &Path, source_date_epoch: u64) -> Result<(), Error> {
         }
         Ok(())
     }
-    walk(root, source_date_epoch)?;
+    for found in walk::walk(root) {
+        let found = found?;
+        clamp_one(&found.path, &found.metadata, source_date_epoch)?;
+    }
     let meta = fs::symlink_metadata(root).at(root)?;
     clamp_one(root, &meta, source_date_epoch)
 }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use build_vocab::KeyHasher;
+use build_vocab::walk::{sorted_names, walk};
 use rustix::fs::{AtFlags, CWD, FlockOperation, Timespec, Timestamps};
 
 use crate::error::Error;
@@ -78,23 +79,21 @@ impl KeyBuilder {
             return Ok(self);
         };
         if meta.is_dir() {
-            self.directory(path, Path::new(""))?;
+            self.directory(path)?;
         } else {
             self.entry(path, &meta, b"")?;
         }
         Ok(self)
     }
 
-    fn directory(&mut self, root: &Path, relative: &Path) -> Result<(), Error> {
-        let dir = root.join(relative);
-        for name in sorted_names(&dir)? {
-            let relative = relative.join(&name);
-            let path = root.join(&relative);
-            let meta = fs::symlink_metadata(&path).at(&path)?;
-            self.entry(&path, &meta, relative.as_os_str().as_bytes())?;
-            if meta.is_dir() {
-                self.directory(root, &relative)?;
-            }
+    fn directory(&mut self, root: &Path) -> Result<(), Error> {
+        for found in walk(root) {
+            let found = found?;
+            self.entry(
+                &found.path,
+                &found.metadata,
+                found.relative.as_os_str().as_bytes(),
+            )?;
         }
         Ok(())
     }
@@ -260,16 +259,19 @@ fn copy_directory(
     dest: &Path,
     links: &mut BTreeMap<(u64, u64), PathBuf>,
 ) -> Result<(), Error> {
-    for name in sorted_names(source)? {
-        let from = source.join(&name);
-        let to = dest.join(&name);
-        let meta = fs::symlink_metadata(&from).at(&from)?;
+    // Directories get their metadata once everything is written into them.
+    let mut directories = Vec::new();
+    for found in walk(source) {
+        let found = found?;
+        let (from, meta) = (&found.path, &found.metadata);
+        let to = dest.join(&found.relative);
         let kind = meta.file_type();
         if kind.is_dir() {
             fs::create_dir(&to).at(&to)?;
-            copy_directory(&from, &to, links)?;
+            directories.push((to, found.metadata));
+            continue;
         } else if kind.is_symlink() {
-            let target = fs::read_link(&from).at(&from)?;
+            let target = fs::read_link(from).at(from)?;
             symlink(&target, &to).at(&to)?;
         } else if kind.is_file() {
             if meta.nlink() > 1 {
@@ -280,7 +282,7 @@ fn copy_directory(
                 }
                 links.insert((meta.dev(), meta.ino()), to.clone());
             }
-            fs::copy(&from, &to).at(&from)?;
+            fs::copy(from, &to).at(from)?;
         } else if kind.is_char_device() || kind.is_block_device() || kind.is_fifo() {
             let file_type = special_file_type(kind.is_char_device(), kind.is_block_device());
             make_node(&to, file_type, meta.mode() & 0o7777, meta.rdev())?;
@@ -288,6 +290,9 @@ fn copy_directory(
             let socket = std::io::Error::other("a socket cannot be copied into a cached root");
             return Err(PathError::new(from, socket).into());
         }
+        copy_metadata(&to, meta)?;
+    }
+    for (to, meta) in directories {
         copy_metadata(&to, &meta)?;
     }
     Ok(())
@@ -318,16 +323,6 @@ fn copy_metadata(path: &Path, meta: &fs::Metadata) -> Result<(), Error> {
     };
     rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)
         .map_err(|e| Error::from(PathError::new(path, e.into())))
-}
-
-fn sorted_names(dir: &Path) -> Result<Vec<std::ffi::OsString>, Error> {
-    let mut names = fs::read_dir(dir)
-        .at(dir)?
-        .map(|entry| entry.map(|e| e.file_name()))
-        .collect::<Result<Vec<_>, _>>()
-        .at(dir)?;
-    names.sort();
-    Ok(names)
 }
 
 fn now() -> u64 {

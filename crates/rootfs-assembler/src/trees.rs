@@ -7,10 +7,10 @@
 //! the same checks as for packages ([`crate::unpack`]).
 
 use std::fs::{self, File};
-use std::io::{self, BufReader};
+use std::io::BufReader;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, symlink};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use config_model::Tree;
 
@@ -20,6 +20,7 @@ use crate::unpack::{
 };
 use build_vocab::AtPath;
 use build_vocab::debian::deb::Compression;
+use build_vocab::walk::walk;
 
 /// Copies each tree into `root`, in order.
 pub fn copy_trees(trees: &[Tree], root: &Path) -> Result<(), Error> {
@@ -87,23 +88,23 @@ pub fn copy_tree(tree: &Tree, root: &Path) -> Result<(), Error> {
 }
 
 /// Copies the contents of directory `source` to `target` under `root`, recursively, in name
-/// order.
+/// order ([`build_vocab::walk`]); directories get their mode and mtime once their contents
+/// are written.
 fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Result<(), Error> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(source)
-        .at(source)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, io::Error>>()
-        .at(source)?;
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().expect("read_dir entries have names");
-        let member = target.join(name.as_bytes()).map_err(|r| {
-            Error::unsafe_entry(
-                label,
-                &format!("{}/{}", target.absolute(), name.to_string_lossy()),
-                r,
-            )
-        })?;
+    let mut directories = Vec::new();
+    for found in walk(source) {
+        let found = found?;
+        let path = found.path;
+        let mut member = target.clone();
+        for name in found.relative.iter() {
+            member = member.join(name.as_bytes()).map_err(|r| {
+                Error::unsafe_entry(
+                    label,
+                    &format!("{}/{}", member.absolute(), name.to_string_lossy()),
+                    r,
+                )
+            })?;
+        }
         let shown = member.absolute();
         let dest =
             prepare_parents(root, &member).map_err(|r| Error::unsafe_entry(label, &shown, r))?;
@@ -128,8 +129,7 @@ fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Res
                 }
                 None => fs::create_dir(&dest).at(&dest)?,
             }
-            copy_dir(&path, root, &member, label)?;
-            apply_metadata(&dest, false, mode, 0, 0, mtime, true)?;
+            directories.push((dest, mode, mtime));
             continue;
         }
         if existing.as_ref().is_some_and(|e| e.is_dir()) {
@@ -156,6 +156,9 @@ fn copy_dir(source: &Path, root: &Path, target: &MemberPath, label: &str) -> Res
                 "not a regular file, directory or symlink",
             ));
         }
+    }
+    for (dest, mode, mtime) in directories.into_iter().rev() {
+        apply_metadata(&dest, false, mode, 0, 0, mtime, true)?;
     }
     Ok(())
 }
@@ -223,7 +226,7 @@ mod tests {
             Some((1000, 1000)),
         );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        io::Write::write_all(&mut gz, &bytes).unwrap();
+        std::io::Write::write_all(&mut gz, &bytes).unwrap();
         fs::write(&tar, gz.finish().unwrap()).unwrap();
         copy_tree(
             &Tree {

@@ -7,7 +7,7 @@
 //! - [`deb`]: the members of a `.deb` file (`debian-binary`, `control.tar.*`, `data.tar.*`),
 //!   read through a bounded `ar` reader.
 //!
-//! With the `testdeb` feature, [`testdeb`] builds small `.deb` files for tests.
+//! With the `testdeb` feature, `testdeb` builds small `.deb` files for tests.
 //!
 //! All of it is pure over `&str` or `impl Read`: the caller opens files and adds their names to
 //! errors.

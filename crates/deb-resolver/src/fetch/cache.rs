@@ -249,15 +249,10 @@ mod tests {
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {
-        let mut files = Vec::new();
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                files.extend(walk(&path));
-            } else {
-                files.push(path);
-            }
-        }
-        files
+        build_vocab::walk::walk(dir)
+            .map(Result::unwrap)
+            .filter(|found| !found.metadata.is_dir())
+            .map(|found| found.path)
+            .collect()
     }
 }

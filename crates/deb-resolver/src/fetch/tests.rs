@@ -293,20 +293,16 @@ impl Setup {
     }
 }
 
+/// The files (not directories) below `dir`, none when it does not exist.
 fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                files.extend(walk(&path));
-            } else {
-                files.push(path);
-            }
-        }
+    if !dir.exists() {
+        return Vec::new();
     }
-    files.sort();
-    files
+    build_vocab::walk::walk(dir)
+        .map(Result::unwrap)
+        .filter(|found| !found.metadata.is_dir())
+        .map(|found| found.path)
+        .collect()
 }
 
 #[test]
