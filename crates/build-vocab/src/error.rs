@@ -30,6 +30,16 @@ pub enum Error {
         /// Why dpkg refuses it.
         reason: &'static str,
     },
+    /// A package name or architecture that Debian's rules do not allow.
+    #[error("invalid {what} `{text}`: {reason}")]
+    InvalidName {
+        /// `package name` or `architecture`.
+        what: &'static str,
+        /// The text as given.
+        text: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
     /// A `.deb` whose `ar` container or control member is malformed or exceeds a bound.
     #[error("not a readable .deb: {reason}")]
     MalformedDeb {

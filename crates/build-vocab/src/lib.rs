@@ -28,6 +28,6 @@ pub mod glob;
 pub mod publish;
 pub mod walk;
 
-pub use debian::DebVersion;
+pub use debian::{Architecture, DebVersion, PackageId, PackageName};
 pub use digest::{Hasher, KeyHasher, Sha256};
 pub use error::{AtPath, Error, PathError};

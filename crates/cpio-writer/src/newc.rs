@@ -146,20 +146,26 @@ impl Header {
 
     /// Every field with its name, in wire order.
     pub fn fields(&self) -> [(Field, u32); 13] {
+        let mut copy = *self;
+        copy.fields_mut().map(|(field, value)| (field, *value))
+    }
+
+    /// Every field with its name, in wire order, to be written.
+    fn fields_mut(&mut self) -> [(Field, &mut u32); 13] {
         [
-            (Field::Ino, self.ino),
-            (Field::Mode, self.mode),
-            (Field::Uid, self.uid),
-            (Field::Gid, self.gid),
-            (Field::Nlink, self.nlink),
-            (Field::Mtime, self.mtime),
-            (Field::FileSize, self.filesize),
-            (Field::DevMajor, self.devmajor),
-            (Field::DevMinor, self.devminor),
-            (Field::RdevMajor, self.rdevmajor),
-            (Field::RdevMinor, self.rdevminor),
-            (Field::NameSize, self.namesize),
-            (Field::Check, self.check),
+            (Field::Ino, &mut self.ino),
+            (Field::Mode, &mut self.mode),
+            (Field::Uid, &mut self.uid),
+            (Field::Gid, &mut self.gid),
+            (Field::Nlink, &mut self.nlink),
+            (Field::Mtime, &mut self.mtime),
+            (Field::FileSize, &mut self.filesize),
+            (Field::DevMajor, &mut self.devmajor),
+            (Field::DevMinor, &mut self.devminor),
+            (Field::RdevMajor, &mut self.rdevmajor),
+            (Field::RdevMinor, &mut self.rdevminor),
+            (Field::NameSize, &mut self.namesize),
+            (Field::Check, &mut self.check),
         ]
     }
 
@@ -184,8 +190,8 @@ impl Header {
         if &bytes[..6] != MAGIC {
             return Err("not a newc header (magic 070701)");
         }
-        let mut values = [0u32; 13];
-        for (i, value) in values.iter_mut().enumerate() {
+        let mut header = Header::default();
+        for (i, (_, value)) in header.fields_mut().into_iter().enumerate() {
             let digits = &bytes[6 + 8 * i..14 + 8 * i];
             if !digits.iter().all(u8::is_ascii_hexdigit) {
                 return Err("header field is not hexadecimal");
@@ -195,36 +201,7 @@ impl Header {
                 acc << 4 | char::from(d).to_digit(16).unwrap_or(0)
             });
         }
-        let [
-            ino,
-            mode,
-            uid,
-            gid,
-            nlink,
-            mtime,
-            filesize,
-            devmajor,
-            devminor,
-            rdevmajor,
-            rdevminor,
-            namesize,
-            check,
-        ] = values;
-        Ok(Header {
-            ino,
-            mode,
-            uid,
-            gid,
-            nlink,
-            mtime,
-            filesize,
-            devmajor,
-            devminor,
-            rdevmajor,
-            rdevminor,
-            namesize,
-            check,
-        })
+        Ok(header)
     }
 }
 

@@ -221,6 +221,7 @@ impl From<build_vocab::Error> for Error {
             }
             build_vocab::Error::Io(e) => Self::Io(e),
             other @ (build_vocab::Error::NotASha256 { .. }
+            | build_vocab::Error::InvalidName { .. }
             | build_vocab::Error::MalformedDeb { .. }) => Self::parse(0, other.to_string()),
         }
     }

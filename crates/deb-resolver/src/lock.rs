@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use build_vocab::Sha256;
+use build_vocab::{Architecture, DebVersion, PackageId, PackageName};
 
 /// The lockfile format this version writes and reads.
 pub const LOCK_FORMAT_VERSION: u32 = 1;
@@ -93,11 +94,11 @@ pub struct LockSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedPackage {
     /// Package name.
-    pub name: String,
-    /// Version.
-    pub version: String,
+    pub name: PackageName,
+    /// Version, as the index wrote it.
+    pub version: DebVersion,
     /// `amd64` or `all`.
-    pub architecture: String,
+    pub architecture: Architecture,
     /// The suite it comes from (`local` for local `.deb` files).
     pub suite: String,
     /// Pool path relative to the archive root (the file name for local packages).
@@ -108,6 +109,17 @@ pub struct LockedPackage {
     pub sha256: Sha256,
     /// Image or build overlay only.
     pub set: PackageSet,
+}
+
+impl LockedPackage {
+    /// Which package this entry names.
+    pub fn id(&self) -> PackageId {
+        PackageId {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            architecture: self.architecture.clone(),
+        }
+    }
 }
 
 /// A resolved, pinned package set.
@@ -282,13 +294,13 @@ impl fmt::Display for LockDiff {
         let mut lines: Vec<(&str, String)> = Vec::new();
         for package in &self.added {
             lines.push((
-                &package.name,
+                package.name.as_str(),
                 format!("+ {} {} ({})", package.name, package.version, package.set),
             ));
         }
         for package in &self.removed {
             lines.push((
-                &package.name,
+                package.name.as_str(),
                 format!("- {} {} ({})", package.name, package.version, package.set),
             ));
         }
@@ -307,7 +319,7 @@ impl fmt::Display for LockDiff {
             if old.version == new.version && old.suite == new.suite && old.set == new.set {
                 line.push_str(", same version, other file (sha256 or path changed)");
             }
-            lines.push((&new.name, line));
+            lines.push((new.name.as_str(), line));
         }
         lines.sort();
         for (_, line) in lines {
@@ -375,9 +387,9 @@ mod tests {
 
     fn package(name: &str, set: PackageSet) -> LockedPackage {
         LockedPackage {
-            name: name.into(),
-            version: "1.0-1".into(),
-            architecture: "amd64".into(),
+            name: name.parse().unwrap(),
+            version: "1.0-1".parse().unwrap(),
+            architecture: "amd64".parse().unwrap(),
             suite: "trixie".into(),
             path: format!("pool/main/{name}_1.0-1_amd64.deb"),
             size: 1234,
@@ -434,7 +446,7 @@ mod tests {
             ],
         );
         let mut bash = package("bash", PackageSet::Image);
-        bash.version = "1.1-1".into();
+        bash.version = "1.1-1".parse().unwrap();
         let new = Lock::new(
             request(),
             Vec::new(),

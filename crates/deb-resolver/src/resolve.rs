@@ -16,6 +16,7 @@ use crate::fetch::{self, Cache, FetchOptions, LoadedArchive, Progress};
 use crate::lock::{Lock, LockRequest, LockedPackage, PackageSet};
 use crate::solver::{BaseSet, Request, Solution, Why, solve};
 use crate::universe::{PackageArch, PackageId, Universe};
+use build_vocab::{Architecture, PackageName};
 
 /// Everything [`resolve`] needs besides the configuration.
 #[derive(Debug, Clone)]
@@ -151,12 +152,12 @@ fn locked_package(
         });
     }
     Ok(LockedPackage {
-        name: name.to_owned(),
-        version: package.version.to_string(),
-        architecture: match package.arch {
-            PackageArch::All => "all".to_owned(),
-            PackageArch::Native => universe.native_arch().to_owned(),
-        },
+        name: PackageName::new(name)?,
+        version: package.version.clone(),
+        architecture: Architecture::new(match package.arch {
+            PackageArch::All => "all",
+            PackageArch::Native => universe.native_arch(),
+        })?,
         suite: origin.suite.clone(),
         path: package.filename.to_string(),
         size: package.size,

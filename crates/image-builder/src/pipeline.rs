@@ -491,9 +491,7 @@ fn locked_debs(debs: &[VerifiedDeb], set: PackageSet) -> Vec<LockedDeb> {
     debs.iter()
         .filter(|d| set == PackageSet::Build || d.set == PackageSet::Image)
         .map(|d| LockedDeb {
-            name: d.name.clone(),
-            version: d.version.clone(),
-            architecture: d.architecture.clone(),
+            id: d.id.clone(),
             path: d.path.clone(),
         })
         .collect()

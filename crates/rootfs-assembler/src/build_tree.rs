@@ -168,9 +168,9 @@ fn build_tree_key(
     // The running executable, even when a newer build has replaced its file since.
     file_fingerprint(&mut key, "program", Path::new("/proc/self/exe"))?;
     for deb in options.packages {
-        key.field("package", deb.name.as_bytes())
-            .field("version", deb.version.as_bytes())
-            .field("arch", deb.architecture.as_bytes());
+        key.field("package", deb.id.name.as_str().as_bytes())
+            .field("version", deb.id.version.as_str().as_bytes())
+            .field("arch", deb.id.architecture.as_str().as_bytes());
         file_fingerprint(&mut key, "file", &deb.path)?;
     }
     for tree in &config.content.skeleton_trees {
@@ -206,7 +206,7 @@ impl BuildScriptOutputs {
         files.sort();
         let mut names = Vec::with_capacity(files.len());
         for path in &files {
-            names.push(read_deb(path)?.control.package);
+            names.push(read_deb(path)?.control.id.name.to_string());
         }
         let mut chosen = Vec::new();
         let mut unmatched = Vec::new();

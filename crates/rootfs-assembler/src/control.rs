@@ -5,6 +5,7 @@
 //! architecture, source, `Essential`, the package names in `Pre-Depends`/`Depends`/`Provides`);
 //! version constraints are kept out on purpose (resolution is deb-resolver's job).
 
+use build_vocab::PackageId;
 use build_vocab::debian::deb822::{Paragraph, paragraphs};
 use build_vocab::debian::relation::parse_relations;
 
@@ -13,12 +14,8 @@ use crate::error::Error;
 /// The fields of a binary package's `control` file that the assembler uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Control {
-    /// `Package`.
-    pub package: String,
-    /// `Version`, verbatim (with epoch, if any).
-    pub version: String,
-    /// `Architecture` (`amd64`, `all`, ...).
-    pub architecture: String,
+    /// `Package`, `Version` (verbatim, with epoch if any) and `Architecture`.
+    pub id: PackageId,
     /// The source package name (`Source`, without its version; the package name when absent).
     pub source: String,
     /// `Essential: yes`.
@@ -64,9 +61,10 @@ impl Control {
             .and_then(|s| s.split_whitespace().next())
             .unwrap_or(&package)
             .to_owned();
+        let id = PackageId::parse(&package, &required("Version")?, &required("Architecture")?)
+            .map_err(|source| control_error(what, source))?;
         Ok(Self {
-            version: required("Version")?,
-            architecture: required("Architecture")?,
+            id,
             source,
             essential: paragraph
                 .get("Essential")
@@ -80,7 +78,6 @@ impl Control {
                 .into_iter()
                 .flatten()
                 .collect(),
-            package,
         })
     }
 
@@ -88,9 +85,9 @@ impl Control {
     /// `<package>:<arch>` for `Multi-Arch: same`, else `<package>`.
     pub fn info_name(&self) -> String {
         if self.multi_arch_same {
-            format!("{}:{}", self.package, self.architecture)
+            format!("{}:{}", self.id.name, self.id.architecture)
         } else {
-            self.package.clone()
+            self.id.name.to_string()
         }
     }
 }
@@ -160,9 +157,9 @@ Description: a test
     #[test]
     fn control_fields() {
         let control = Control::parse(CONTROL, "test").unwrap();
-        assert_eq!(control.package, "libfoo1");
+        assert_eq!(control.id.name, "libfoo1");
         assert_eq!(control.source, "foo");
-        assert_eq!(control.version, "1:1.2-3+b1");
+        assert_eq!(control.id.version.as_str(), "1:1.2-3+b1");
         assert!(control.essential && control.multi_arch_same);
         assert_eq!(control.info_name(), "libfoo1:amd64");
         assert_eq!(
@@ -193,7 +190,7 @@ Description: a test
         assert_eq!(paragraphs.len(), 2);
         assert_eq!(paragraphs[1].get("package"), Some("b"));
         let err = Control::parse(
-            "Package: x\nVersion: 1\nArchitecture: all\nDepends: (\n",
+            "Package: xx\nVersion: 1\nArchitecture: all\nDepends: (\n",
             "x",
         )
         .unwrap_err();

@@ -10,25 +10,19 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::control::{Control, parse_conffiles};
 use crate::error::Error;
 use crate::filter::PathFilter;
 use crate::unpack::{ExtractOptions, ExtractStats, Ownership, extract_tar};
-use build_vocab::AtPath;
 use build_vocab::debian::deb::{self, Limits};
+use build_vocab::{AtPath, PackageId};
 
 /// A verified local `.deb` and what the lock says it is: the assembler's input. deb-resolver's
 /// fetch step produces these (the sha256 was checked before the path was handed over).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct LockedDeb {
-    /// Package name.
-    pub name: String,
-    /// Version, verbatim (with epoch).
-    pub version: String,
-    /// Debian architecture (`amd64`, `all`).
-    pub architecture: String,
+    /// Which package the lock says it is.
+    pub id: PackageId,
     /// The `.deb` on the local disk.
     pub path: PathBuf,
 }
@@ -78,20 +72,13 @@ pub fn read_deb(path: &Path) -> Result<DebInfo, Error> {
 pub fn read_locked(deb: &LockedDeb) -> Result<DebInfo, Error> {
     let info = read_deb(&deb.path)?;
     let control = &info.control;
-    if control.package != deb.name
-        || control.version != deb.version
-        || control.architecture != deb.architecture
-    {
+    if !control.id.is_exactly(&deb.id) {
         return Err(Error::PackageList {
             reason: format!(
-                "{} is {} {} ({}), but the lock says {} {} ({})",
+                "{} is {}, but the lock says {}",
                 deb.path.display(),
-                control.package,
-                control.version,
-                control.architecture,
-                deb.name,
-                deb.version,
-                deb.architecture
+                control.id,
+                deb.id
             ),
         });
     }
@@ -204,7 +191,7 @@ mod tests {
                 compression,
             );
             let info = read_deb(&deb).unwrap();
-            assert_eq!(info.control.package, "hello");
+            assert_eq!(info.control.id.name, "hello");
             assert_eq!(info.control.source, "hello-src");
             assert_eq!(info.conffiles, ["/etc/hello.conf", "/etc/old.conf"]);
             assert_eq!(info.md5sums, String::from_utf8_lossy(MD5SUMS));
@@ -250,9 +237,7 @@ mod tests {
             TestCompression::Xz,
         );
         let deb = LockedDeb {
-            name: "hello".into(),
-            version: "2.0-1".into(),
-            architecture: "amd64".into(),
+            id: PackageId::parse("hello", "2.0-1", "amd64").unwrap(),
             path,
         };
         let err = read_locked(&deb).unwrap_err();

@@ -26,7 +26,7 @@ use crate::error::Error;
 use crate::filter::PathFilter;
 use crate::sandbox::{self, Bind, Place, Sandbox, SandboxCommand};
 use crate::unpack::path_in_root;
-use build_vocab::AtPath;
+use build_vocab::{AtPath, PackageId};
 
 /// Where the staged `.deb` files appear inside the sandbox.
 const DEBS_IN_IMAGE: &str = "/work/debs";
@@ -51,12 +51,8 @@ pub struct InstallOptions {
 /// One package as dpkg recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct InstalledPackage {
-    /// Package name.
-    pub name: String,
-    /// Installed version.
-    pub version: String,
-    /// Architecture.
-    pub architecture: String,
+    /// Which package, at the installed version.
+    pub id: PackageId,
     /// Source package name.
     pub source: String,
     /// `Installed-Size` in KiB, 0 when absent.
@@ -134,7 +130,7 @@ impl<'a> DependencyGraph<'a> {
         let mut by_name = BTreeMap::new();
         let mut providers = BTreeMap::new();
         for (index, control) in controls.iter().enumerate() {
-            by_name.insert(control.package.as_str(), index);
+            by_name.insert(control.id.name.as_str(), index);
             for provided in &control.provides {
                 providers.entry(provided.as_str()).or_insert(index);
             }
@@ -255,7 +251,7 @@ impl Planner<'_> {
             self.runs.push(DpkgRun::Configure(
                 pending
                     .iter()
-                    .map(|&d| self.controls[d].package.clone())
+                    .map(|&d| self.controls[d].id.name.to_string())
                     .collect(),
             ));
             self.configured.extend(pending);
@@ -282,9 +278,9 @@ pub fn install_packages(
     let root = &options.root;
     let mut names = BTreeSet::new();
     for deb in debs {
-        if !names.insert(deb.name.as_str()) {
+        if !names.insert(deb.id.name.as_str()) {
             return Err(Error::PackageList {
-                reason: format!("{} is in the list twice", deb.name),
+                reason: format!("{} is in the list twice", deb.id.name),
             });
         }
     }
@@ -299,7 +295,7 @@ pub fn install_packages(
             reason: "no package is `Essential: yes`: the target would have no dpkg or shell".into(),
         });
     }
-    if !essential.iter().any(|&i| controls[i].package == "dpkg") {
+    if !essential.iter().any(|&i| controls[i].id.name == "dpkg") {
         return Err(Error::PackageList {
             reason: "dpkg is not in the Essential set".into(),
         });
@@ -308,7 +304,12 @@ pub fn install_packages(
     // 1. Bootstrap: unpack the Essential set's data in Rust.
     let filter = read_dpkg_filter(root)?;
     for &index in &essential {
-        extract_deb_data(&debs[index].path, &debs[index].name, root, Some(&filter))?;
+        extract_deb_data(
+            &debs[index].path,
+            debs[index].id.name.as_str(),
+            root,
+            Some(&filter),
+        )?;
     }
     write_empty_dpkg_database(root, &options.architecture)?;
     install_policy_rc_d(root)?;
@@ -368,27 +369,27 @@ pub fn install_packages(
     let status = fs::read_to_string(&status_path).at(&status_path)?;
     let packages = installed_packages(&status)?;
     let by_name: BTreeMap<&str, &InstalledPackage> =
-        packages.iter().map(|p| (p.name.as_str(), p)).collect();
+        packages.iter().map(|p| (p.id.name.as_str(), p)).collect();
     for deb in debs {
-        match by_name.get(deb.name.as_str()) {
-            Some(p) if p.version == deb.version => {}
+        match by_name.get(deb.id.name.as_str()) {
+            Some(p) if p.id.is_exactly(&deb.id) => {}
             Some(p) => {
                 return Err(Error::PackageList {
-                    reason: format!(
-                        "dpkg installed {} {}, the lock says {}",
-                        deb.name, p.version, deb.version
-                    ),
+                    reason: format!("dpkg installed {}, the lock says {}", p.id, deb.id),
                 });
             }
             None => {
                 return Err(Error::PackageList {
-                    reason: format!("dpkg does not list {} as installed", deb.name),
+                    reason: format!("dpkg does not list {} as installed", deb.id.name),
                 });
             }
         }
     }
     let report = InstallReport {
-        essential: essential.iter().map(|&i| debs[i].name.clone()).collect(),
+        essential: essential
+            .iter()
+            .map(|&i| debs[i].id.name.to_string())
+            .collect(),
         plan,
         log,
     };
@@ -473,9 +474,7 @@ pub fn installed_packages(status: &str) -> Result<Vec<InstalledPackage>, Error> 
                 .get("Installed-Size")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0),
-            name: control.package,
-            version: control.version,
-            architecture: control.architecture,
+            id: control.id,
             source: control.source,
         });
     }
@@ -593,7 +592,7 @@ mod tests {
         ];
         let names: Vec<&str> = essential_closure(&controls)
             .into_iter()
-            .map(|i| controls[i].package.as_str())
+            .map(|i| controls[i].id.name.as_str())
             .collect();
         assert_eq!(
             names,
@@ -613,20 +612,20 @@ mod tests {
     fn install_plan_configures_pre_dependencies_first() {
         let controls = [
             control("libc6", true, "", ""),
-            control("a", false, "", "b"),
-            control("c", false, "b", ""),
-            control("b", false, "", "d"),
-            control("d", false, "", ""),
-            control("e", false, "", ""),
+            control("aa", false, "", "bb"),
+            control("cc", false, "bb", ""),
+            control("bb", false, "", "dd"),
+            control("dd", false, "", ""),
+            control("ee", false, "", ""),
         ];
         let installed = BTreeSet::from([0]);
         let plan = plan_install(&controls, &installed, &[1, 2, 3, 4, 5]);
         assert_eq!(
             plan,
             [
-                // `c` pre-depends on `b`, which needs `d`: both move forward with `a`.
+                // `cc` pre-depends on `bb`, which needs `dd`: both move forward with `aa`.
                 DpkgRun::Unpack(vec![1, 3, 4]),
-                DpkgRun::Configure(vec!["b".into(), "d".into()]),
+                DpkgRun::Configure(vec!["bb".into(), "dd".into()]),
                 DpkgRun::Unpack(vec![2, 5]),
                 DpkgRun::ConfigurePending,
             ]
@@ -662,8 +661,8 @@ mod tests {
     fn install_plan_without_pre_dependencies_is_one_batch() {
         let controls = [
             control("libc6", true, "", ""),
-            control("a", false, "libc6", "b"),
-            control("b", false, "", "a"),
+            control("aa", false, "libc6", "bb"),
+            control("bb", false, "", "aa"),
         ];
         let plan = plan_install(&controls, &BTreeSet::from([0]), &[1, 2]);
         assert_eq!(
@@ -694,7 +693,7 @@ Architecture: amd64
 ";
         let packages = installed_packages(status).unwrap();
         assert_eq!(packages.len(), 2);
-        assert_eq!(packages[0].name, "bash");
+        assert_eq!(packages[0].id.name, "bash");
         assert_eq!(packages[0].source, "bash");
         assert_eq!(packages[1].source, "zlib");
         assert_eq!(packages[1].installed_size_kib, 160);

@@ -60,9 +60,9 @@ impl Manifest {
             .iter()
             .map(|p| ManifestPackage {
                 kind: "deb".into(),
-                name: p.name.clone(),
-                version: p.version.clone(),
-                architecture: p.architecture.clone(),
+                name: p.id.name.to_string(),
+                version: p.id.version.to_string(),
+                architecture: p.id.architecture.to_string(),
                 source: p.source.clone(),
             })
             .collect();
@@ -103,6 +103,7 @@ impl Manifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use build_vocab::PackageId;
 
     #[test]
     fn mkosi_shape() {
@@ -112,16 +113,12 @@ mod tests {
         config.distribution.distribution = Some(config_model::Distribution::Debian);
         let packages = [
             InstalledPackage {
-                name: "zlib1g".into(),
-                version: "1:1.3".into(),
-                architecture: "amd64".into(),
+                id: PackageId::parse("zlib1g", "1:1.3", "amd64").unwrap(),
                 source: "zlib".into(),
                 installed_size_kib: 1,
             },
             InstalledPackage {
-                name: "bash".into(),
-                version: "5.2".into(),
-                architecture: "amd64".into(),
+                id: PackageId::parse("bash", "5.2", "amd64").unwrap(),
                 source: "bash".into(),
                 installed_size_kib: 1,
             },

@@ -326,6 +326,31 @@ pub(crate) fn remove(path: &Path) -> Result<(), Error> {
 /// ones as root-owned 0755 directories) and returns the member's path on disk. Refuses a
 /// parent that is a symlink or not a directory.
 pub(crate) fn prepare_parents(root: &Path, member: &MemberPath) -> Result<PathBuf, String> {
+    checked_parents(root, member, MissingParent::Create)
+}
+
+/// The path of an existing member reached without symlinks on the way (the member itself
+/// may be anything).
+fn checked_existing(root: &Path, member: &MemberPath) -> Result<PathBuf, String> {
+    checked_parents(root, member, MissingParent::Refuse)
+}
+
+/// What [`checked_parents`] does with a parent directory that does not exist.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MissingParent {
+    /// Creates it (root-owned, 0755).
+    Create,
+    /// Refuses: the member is not in the root.
+    Refuse,
+}
+
+/// The member's path under `root`, each parent checked to be a real directory, never a
+/// symlink.
+fn checked_parents(
+    root: &Path,
+    member: &MemberPath,
+    missing: MissingParent,
+) -> Result<PathBuf, String> {
     let mut path = root.to_path_buf();
     let count = member.components.len();
     for (index, component) in member.components.iter().enumerate() {
@@ -349,38 +374,15 @@ pub(crate) fn prepare_parents(root: &Path, member: &MemberPath) -> Result<PathBu
                     shown_prefix(member, index)
                 ));
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && missing == MissingParent::Create => {
                 fs::create_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                 fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
                     .map_err(|e| format!("{}: {e}", path.display()))?;
             }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        }
-    }
-    Ok(path)
-}
-
-/// The path of an existing member reached without symlinks on the way (the member itself
-/// may be anything).
-fn checked_existing(root: &Path, member: &MemberPath) -> Result<PathBuf, String> {
-    let mut path = root.to_path_buf();
-    let count = member.components.len();
-    for (index, component) in member.components.iter().enumerate() {
-        path.push(OsStr::from_bytes(component));
-        if index + 1 == count {
-            break;
-        }
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(format!(
-                    "`{}` is not a directory",
-                    shown_prefix(member, index)
-                ));
-            }
-            Err(_) => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(format!("`{}` is not in the root", member.absolute()));
             }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
         }
     }
     Ok(path)

@@ -2,6 +2,7 @@
 //! `status` file are made of, read one way for every crate of the pipeline.
 //!
 //! - [`deb822`]: paragraphs of `Name: value` fields, zero-copy;
+//! - [`package`]: [`PackageName`], [`Architecture`] and [`PackageId`], checked once;
 //! - [`version`]: [`DebVersion`], ordered as dpkg orders versions;
 //! - [`relation`]: `Depends`-style relationship fields;
 //! - [`deb`]: the members of a `.deb` file (`debian-binary`, `control.tar.*`, `data.tar.*`),
@@ -14,9 +15,11 @@
 
 pub mod deb;
 pub mod deb822;
+pub mod package;
 pub mod relation;
 #[cfg(any(test, feature = "testdeb"))]
 pub mod testdeb;
 pub mod version;
 
+pub use package::{Architecture, PackageId, PackageName};
 pub use version::DebVersion;

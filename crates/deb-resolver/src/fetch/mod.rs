@@ -31,6 +31,7 @@ use crate::lock::{Lock, LockSource, LockedPackage, PackageSet};
 use crate::release::Release;
 use crate::signature::{Keyring, unverified_text, verify_inrelease};
 use crate::universe::{LOCAL_SUITE, Origin, Universe};
+use build_vocab::PackageId;
 use build_vocab::Sha256;
 use build_vocab::debian::deb::{Limits, read_control_members};
 use build_vocab::debian::deb822::paragraphs;
@@ -543,12 +544,8 @@ impl FetchSources {
 /// A `.deb` whose sha256 was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedDeb {
-    /// Package name.
-    pub name: String,
-    /// Version.
-    pub version: String,
-    /// Architecture.
-    pub architecture: String,
+    /// Which package it is, as the lock names it.
+    pub id: PackageId,
     /// The verified file (in the cache, or in a local package directory).
     pub path: PathBuf,
     /// Its sha256.
@@ -570,9 +567,7 @@ pub fn fetch(
 ) -> Result<Vec<VerifiedDeb>, Error> {
     let client = HttpClient::new(options.retry);
     let verified = |package: &LockedPackage, path: PathBuf| VerifiedDeb {
-        name: package.name.clone(),
-        version: package.version.clone(),
-        architecture: package.architecture.clone(),
+        id: package.id(),
         path,
         sha256: package.sha256,
         size: package.size,
@@ -603,7 +598,7 @@ pub fn fetch(
             .find(|(suite, _)| *suite == package.suite)
             .map(|(_, url)| url)
             .ok_or_else(|| Error::NotInSet {
-                name: package.name.clone(),
+                name: package.name.to_string(),
                 message: format!(
                     "comes from suite `{}`, which no source provides",
                     package.suite
@@ -683,7 +678,7 @@ fn fetch_local(package: &LockedPackage, dirs: &[PathBuf]) -> Result<PathBuf, Err
         return Ok(path);
     }
     Err(Error::NotInSet {
-        name: package.name.clone(),
+        name: package.name.to_string(),
         message: format!(
             "is a local package but `{}` is in no package directory",
             package.path

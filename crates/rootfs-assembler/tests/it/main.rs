@@ -159,10 +159,10 @@ fn flashbox_base_set_installs_with_the_targets_dpkg() {
             .collect();
     for deb in &debs {
         let (version, status) = listed
-            .get(&deb.name)
-            .unwrap_or_else(|| panic!("dpkg-query does not list {}", deb.name));
-        assert_eq!(version, &deb.version, "{}", deb.name);
-        assert_eq!(status, "ii", "{}", deb.name);
+            .get(deb.id.name.as_str())
+            .unwrap_or_else(|| panic!("dpkg-query does not list {}", deb.id.name));
+        assert_eq!(version, deb.id.version.as_str(), "{}", deb.id);
+        assert_eq!(status, "ii", "{}", deb.id);
     }
     assert_eq!(rootfs.manifest.packages.len(), debs.len());
     // Conffiles and md5sums are where dpkg keeps them.

@@ -148,11 +148,9 @@ pub fn fetch(packages: &[&str]) -> Vec<LockedDeb> {
         }
         let control = read_deb(&path).unwrap().control;
         available.insert(
-            (control.package.clone(), control.version.clone()),
+            (control.id.name.to_string(), control.id.version.to_string()),
             LockedDeb {
-                name: control.package,
-                version: control.version,
-                architecture: control.architecture,
+                id: control.id,
                 path,
             },
         );
