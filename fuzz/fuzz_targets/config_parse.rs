@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use config_model::ini::{self, IniItem};
+use build_vocab::ini::{self, IniItem};
+use config_model::ImageConfig;
 use config_model::matching::Condition;
 use config_model::setting::{self, Known, ValueContext};
 use config_model::specifier::{self, Directories};
 use config_model::version::compare_versions;
-use config_model::ImageConfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,8 +25,16 @@ fuzz_target!(|data: &[u8]| {
     let environment = BTreeMap::new();
     // A directory that does not exist, so path checks fail fast and touch nothing.
     let cwd = Path::new("/nonexistent-fuzz-root");
-    let cx = ValueContext { cwd, environment: &environment };
-    let dirs = Directories { config_dir: cwd, cwd, invoked: cwd, image: "main" };
+    let cx = ValueContext {
+        cwd,
+        environment: &environment,
+    };
+    let dirs = Directories {
+        config_dir: cwd,
+        cwd,
+        invoked: cwd,
+        image: "main",
+    };
     let mut config = ImageConfig::default();
     let mut previous = String::new();
     for item in items {

@@ -5,9 +5,9 @@
 
 #![no_main]
 
+use build_vocab::debian::deb822::paragraphs;
+use build_vocab::debian::relation::{parse_relation_list, parse_relations};
 use deb_resolver::archive::mirror_from_apt_sources;
-use deb_resolver::control::paragraphs;
-use deb_resolver::relation::{parse_relation_list, parse_relations};
 use deb_resolver::release::{Release, parse_date};
 use deb_resolver::signature::unverified_text;
 use deb_resolver::universe::{Origin, Universe};

@@ -7,9 +7,9 @@
 
 use std::cmp::Ordering;
 
+use build_vocab::debian::relation::VersionOp;
+use build_vocab::debian::version::compare_fragments;
 use deb_resolver::DebVersion;
-use deb_resolver::relation::VersionOp;
-use deb_resolver::version::compare_fragments;
 use libfuzzer_sys::fuzz_target;
 
 const OPS: [VersionOp; 5] = [

@@ -1,7 +1,8 @@
 //! The vocabulary the image-building crates share, so each concept has one home: a typed
 //! [`Sha256`] digest (the [`Hasher`] that computes one while bytes stream past, the
 //! [`KeyHasher`] of cache keys), files [published](publish) whole, synced, or not at all,
-//! the one deterministic directory [walk](walk), the one shell-glob matcher ([`glob`], mkosi's `fnmatch` rules), and the [Debian](debian)
+//! the one deterministic directory [walk](walk), the one [INI](ini) parser (mkosi's
+//! dialect, also read for `repart.d`), the one shell-glob matcher ([`glob`], mkosi's `fnmatch` rules), and the [Debian](debian)
 //! vocabulary: deb822 paragraphs, [`DebVersion`], relationship fields and the bounded `.deb`
 //! member reader.
 //!
@@ -25,6 +26,7 @@ pub mod debian;
 pub mod digest;
 pub mod error;
 pub mod glob;
+pub mod ini;
 pub mod publish;
 pub mod walk;
 

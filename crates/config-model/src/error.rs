@@ -3,10 +3,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::ini::IniSyntaxError;
 use crate::matching::MatchError;
 use crate::specifier::SpecifierError;
 use crate::value::ValueError;
+use build_vocab::ini::IniSyntaxError;
 
 /// A position in a configuration file; `line` is 1-based, 0 for the file as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -35,7 +35,6 @@
 pub mod config;
 pub mod error;
 pub mod host;
-pub mod ini;
 pub mod loader;
 pub mod matching;
 pub mod setting;

@@ -28,10 +28,10 @@ use std::process::Command;
 use crate::config::ImageConfig;
 use crate::error::{ConfigError, Location};
 use crate::host::Host;
-use crate::ini::{self, IniItem};
 use crate::matching::{self, Condition, ConditionKind, ConditionSection, MatchInput};
 use crate::setting::{self, Known, Section, SettingDef, Split, ValueContext};
 use crate::specifier::{self, Directories};
+use build_vocab::ini::{self, IniItem};
 
 /// What to load and with which command-line overrides.
 #[derive(Debug, Clone, Default)]

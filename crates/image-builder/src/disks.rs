@@ -53,9 +53,8 @@ pub(crate) fn write(
             repart_gpt::DEFAULT_ESP_HEADROOM,
         ));
     }
-    let seed = match config.output.seed {
-        Some(seed @ config_model::Seed::Fixed(_)) => seed,
-        _ => return Err(Error::NoFixedSeed),
+    let Some(config_model::Seed::Fixed(seed)) = config.output.seed else {
+        return Err(Error::NoFixedSeed);
     };
     let built = repart_gpt::build_image(&repart_gpt::ImageRequest {
         definitions,

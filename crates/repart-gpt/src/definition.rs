@@ -17,7 +17,7 @@
 //! ignoring it would give a different disk than systemd-repart gives; an unknown one is an
 //! error too. Every error names `file:line`.
 //!
-//! The file syntax is read with [`config_model::ini::parse`], the workspace's one INI parser.
+//! The file syntax is read with [`build_vocab::ini::parse`], the workspace's one INI parser.
 //! It differs from systemd's parser in corners these files do not use: a `#` anywhere starts a
 //! comment (systemd: only at the start of a line) and an indented line continues the previous
 //! value (systemd: a trailing backslash). Lines starting with `;`, comments for systemd, are
@@ -30,7 +30,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use config_model::ini::{self, IniItem};
+use build_vocab::ini::{self, IniItem};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};

@@ -19,7 +19,7 @@ pub enum Error {
         /// 1-based line.
         line: usize,
         /// What is wrong with the line (a detail of this error, not a cause of its own).
-        reason: config_model::ini::IniSyntaxError,
+        reason: build_vocab::ini::IniSyntaxError,
     },
     /// A section other than `[Partition]`.
     #[error("{}:{line}: unknown section [{section}] (repart.d files have only [Partition])", path.display())]

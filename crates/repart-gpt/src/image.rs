@@ -11,7 +11,6 @@ use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use config_model::Seed;
 use uuid::Uuid;
 
 use crate::content::{CopySource, FileTree, Node, stage_contents};
@@ -69,9 +68,9 @@ pub struct ImageRequest {
     pub uki: UkiSource,
     /// The directory other `CopyFiles=` sources are found under, if any.
     pub copy_source_root: Option<PathBuf>,
-    /// The seed of every derived identifier. `Seed::Random` draws a fresh one, reported in
-    /// [`BuiltImage::seed`].
-    pub seed: Seed,
+    /// The seed of every derived identifier (systemd-repart's `--seed=`). A caller that wants
+    /// fresh ids draws a random one; the same seed gives the same disk.
+    pub seed: Uuid,
     /// SOURCE_DATE_EPOCH: every timestamp in the outputs.
     pub source_date_epoch: u64,
     /// The disk size: `None` for the smallest whole number of MiB that holds the partitions.
@@ -111,8 +110,6 @@ pub enum OutputKind {
 /// What [`build_image`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuiltImage {
-    /// The seed used (the one asked for, or the one drawn for `Seed::Random`).
-    pub seed: Uuid,
     /// The plan of the disk.
     pub layout: Layout,
     /// The files written, in the order of [`OutputKind`].
@@ -178,10 +175,7 @@ pub fn build_image(request: &ImageRequest) -> Result<BuiltImage> {
     };
     let mut contents = stage_contents(&request.definitions, &source)?;
     place_uki(&request.definitions, &mut contents, &uki)?;
-    let seed = match request.seed {
-        Seed::Fixed(seed) => seed,
-        Seed::Random => Uuid::new_v4(),
-    };
+    let seed = request.seed;
     let layout = plan(
         &request.definitions,
         &contents,
@@ -224,11 +218,7 @@ pub fn build_image(request: &ImageRequest) -> Result<BuiltImage> {
         }
         record(kind, path)?;
     }
-    Ok(BuiltImage {
-        seed,
-        layout,
-        files,
-    })
+    Ok(BuiltImage { layout, files })
 }
 
 #[cfg(test)]

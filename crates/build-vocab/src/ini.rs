@@ -1,4 +1,5 @@
-//! The INI dialect of mkosi configuration files, as a pure function from text to assignments.
+//! The INI dialect of mkosi configuration files (and of systemd-repart's `repart.d` files),
+//! as a pure function from text to assignments.
 //!
 //! mkosi reads its files with its own parser rather than Python's configparser because a key may
 //! be assigned many times in one file. The rules, which this module follows:
@@ -41,11 +42,11 @@ pub enum IniItem {
     Assignment(Assignment),
 }
 
-/// Why a file is not valid mkosi INI.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a file is not valid mkosi INI: a detail the caller's error carries next to the file
+/// name (so it is a plain value with a `Display`, not an error type of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IniSyntaxError {
     /// A line starting with `[` has no closing `]`.
-    #[error("section header `{text}` is missing its closing `]`")]
     UnclosedSection {
         /// 1-based line.
         line: usize,
@@ -53,13 +54,11 @@ pub enum IniSyntaxError {
         text: String,
     },
     /// `[]` or `[   ]`.
-    #[error("section name is empty")]
     EmptySection {
         /// 1-based line.
         line: usize,
     },
     /// An assignment before the first section header.
-    #[error("setting `{text}` is outside of any section")]
     OutsideSection {
         /// 1-based line.
         line: usize,
@@ -67,7 +66,6 @@ pub enum IniSyntaxError {
         text: String,
     },
     /// A line in a section that is neither a header nor `Key=Value`.
-    #[error("setting `{text}` must be followed by `=`")]
     MissingEquals {
         /// 1-based line.
         line: usize,
@@ -75,13 +73,30 @@ pub enum IniSyntaxError {
         text: String,
     },
     /// `=value` with nothing before the `=`.
-    #[error("setting name is empty in `{text}`")]
     EmptyKey {
         /// 1-based line.
         line: usize,
         /// The offending line, trimmed.
         text: String,
     },
+}
+
+impl std::fmt::Display for IniSyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnclosedSection { text, .. } => {
+                write!(f, "section header `{text}` is missing its closing `]`")
+            }
+            Self::EmptySection { .. } => f.write_str("section name is empty"),
+            Self::OutsideSection { text, .. } => {
+                write!(f, "setting `{text}` is outside of any section")
+            }
+            Self::MissingEquals { text, .. } => {
+                write!(f, "setting `{text}` must be followed by `=`")
+            }
+            Self::EmptyKey { text, .. } => write!(f, "setting name is empty in `{text}`"),
+        }
+    }
 }
 
 impl IniSyntaxError {
