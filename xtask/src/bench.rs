@@ -18,7 +18,7 @@ use crate::summary::DefinitionArgs;
 
 /// What to benchmark.
 #[derive(Subcommand)]
-pub enum Bench {
+pub(crate) enum Bench {
     /// Our cpio + zstd against `find | sort | cpio -o -H newc --reproducible | zstd -T0`.
     Cpio(CpioArgs),
     /// Our resolver (Packages parse + solve) against `apt-get install --simulate` on the same
@@ -29,7 +29,7 @@ pub enum Bench {
 /// Arguments of `cargo xtask bench resolve`.
 #[derive(Args)]
 #[command(mut_arg("name", |arg| arg.default_value("flashbox-l1")))]
-pub struct ResolveArgs {
+pub(crate) struct ResolveArgs {
     #[command(flatten)]
     definition: DefinitionArgs,
     #[command(flatten)]
@@ -41,7 +41,7 @@ pub struct ResolveArgs {
 
 /// Arguments of `cargo xtask bench cpio`.
 #[derive(Args)]
-pub struct CpioArgs {
+pub(crate) struct CpioArgs {
     /// The tree to archive (a real root filesystem; default: the host's /usr/lib).
     #[arg(long, default_value = "/usr/lib")]
     tree: PathBuf,
@@ -53,7 +53,7 @@ pub struct CpioArgs {
     runs: usize,
 }
 
-pub fn run(bench: &Bench) -> Result<()> {
+pub(crate) fn run(bench: &Bench) -> Result<()> {
     match bench {
         Bench::Cpio(args) => cpio(args),
         Bench::Resolve(args) => resolve(args),

@@ -12,7 +12,7 @@ use crate::summary::DefinitionArgs;
 
 /// Where the kernel comes from.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KernelSource {
+pub(crate) enum KernelSource {
     /// A Debian kernel package, added to the image's packages (fast).
     Debian,
     /// Built by kernel-builder from Debian's linux-source-X.Y (X.Y from `KERNEL_VERSION`) in
@@ -22,7 +22,7 @@ pub enum KernelSource {
 
 /// The flags that change what a build resolves, besides the definition itself.
 #[derive(Args)]
-pub struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// Where the kernel comes from.
     #[arg(long, value_enum, default_value = "debian")]
     pub kernel: KernelSource,
@@ -37,7 +37,7 @@ pub struct BuildArgs {
 
 /// The lock file flag of the commands that read or write a lock.
 #[derive(Args)]
-pub struct LockFileArgs {
+pub(crate) struct LockFileArgs {
     /// The lock file (default: `images/<name>[+profile...][+kernel-source].lock` in the tree,
     /// or `mkosi.lock` for a tree without NAME).
     #[arg(long)]
@@ -47,7 +47,7 @@ pub struct LockFileArgs {
 impl BuildArgs {
     /// The resolve request of `definition` with these flags and the lock file `lock_file`
     /// (`None`: the definition's own).
-    pub fn request(
+    pub(crate) fn request(
         &self,
         definition: &DefinitionArgs,
         lock_file: Option<&LockFileArgs>,

@@ -15,7 +15,7 @@ use crate::workspace_root;
 
 /// Arguments of `cargo xtask image`.
 #[derive(Args)]
-pub struct ImageArgs {
+pub(crate) struct ImageArgs {
     #[command(flatten)]
     definition: DefinitionArgs,
     /// Where the image and its manifest go (default: `build/` in the workspace).
@@ -40,7 +40,7 @@ pub struct ImageArgs {
     lock_file: LockFileArgs,
 }
 
-pub fn run(args: &ImageArgs) -> Result<()> {
+pub(crate) fn run(args: &ImageArgs) -> Result<()> {
     let mut caches = CacheLayout::for_user()?;
     if args.no_build_tree_cache {
         caches.build_trees = None;

@@ -13,7 +13,7 @@ use crate::summary::DefinitionArgs;
 
 /// Arguments of `cargo xtask lock`.
 #[derive(Args)]
-pub struct LockArgs {
+pub(crate) struct LockArgs {
     #[command(flatten)]
     definition: DefinitionArgs,
     #[command(flatten)]
@@ -25,7 +25,7 @@ pub struct LockArgs {
 /// Arguments of `cargo xtask why`.
 #[derive(Args)]
 #[command(mut_arg("name", |arg| arg.required(true).index(1)))]
-pub struct WhyArgs {
+pub(crate) struct WhyArgs {
     #[command(flatten)]
     definition: DefinitionArgs,
     /// The package to explain.
@@ -49,7 +49,7 @@ fn resolve(request: &ResolveRequest) -> Result<Resolution> {
     Ok(resolution?)
 }
 
-pub fn run_lock(args: &LockArgs) -> Result<()> {
+pub(crate) fn run_lock(args: &LockArgs) -> Result<()> {
     let request = args
         .build
         .request(&args.definition, Some(&args.lock_file))?;
@@ -101,7 +101,7 @@ pub fn run_lock(args: &LockArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn run_why(args: &WhyArgs) -> Result<()> {
+pub(crate) fn run_why(args: &WhyArgs) -> Result<()> {
     let request = args
         .build
         .request(&args.definition, Some(&args.lock_file))?;

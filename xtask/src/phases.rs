@@ -3,7 +3,7 @@
 use image_builder::StageReport;
 
 /// The table: stage, wall time, detail, and the total.
-pub fn table(stages: &[StageReport]) -> String {
+pub(crate) fn table(stages: &[StageReport]) -> String {
     let width = stages
         .iter()
         .map(|s| s.stage.name().len())

@@ -18,14 +18,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// Prints each stage as it starts, a spinner for stages with logs to follow, download
 /// progress, notes and warnings, all on standard error.
 #[derive(Default)]
-pub struct TerminalObserver {
+pub(crate) struct TerminalObserver {
     downloads: TerminalProgress,
     spinner: Mutex<Option<StepSpinner>>,
 }
 
 impl TerminalObserver {
     /// Clears whatever is still drawn.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.downloads.finish();
         if let Some(spinner) = self.spinner.lock().expect("spinner lock").take() {
             spinner.finish();

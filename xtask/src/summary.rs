@@ -10,7 +10,7 @@ use crate::workspace_root;
 
 /// Which definition to read, as mkosi's own flags say it.
 #[derive(Args)]
-pub struct DefinitionArgs {
+pub(crate) struct DefinitionArgs {
     /// An image in `fixtures/images/` (read as `-I images/NAME.conf` in the fixtures tree).
     pub name: Option<String>,
     /// The mkosi tree to read (default: `fixtures/` with NAME, else the current directory).
@@ -38,7 +38,7 @@ pub struct DefinitionArgs {
 impl DefinitionArgs {
     /// The definition these flags name: NAME is an image of `fixtures/` unless `-C` names
     /// another tree; relative paths are taken from the current directory.
-    pub fn definition(&self) -> Result<Definition> {
+    pub(crate) fn definition(&self) -> Result<Definition> {
         let directory = match (&self.directory, &self.name) {
             (Some(dir), _) => dir.clone(),
             (None, Some(_)) => workspace_root().join("fixtures"),
@@ -82,7 +82,7 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 
 /// Arguments of `cargo xtask summary`.
 #[derive(Args)]
-pub struct SummaryArgs {
+pub(crate) struct SummaryArgs {
     #[command(flatten)]
     image: DefinitionArgs,
     /// Print the JSON that scripts receive in `$MKOSI_CONFIG`.
@@ -93,7 +93,7 @@ pub struct SummaryArgs {
     toml: bool,
 }
 
-pub fn run(args: &SummaryArgs) -> Result<()> {
+pub(crate) fn run(args: &SummaryArgs) -> Result<()> {
     let options = args.image.definition()?.load_options();
     let loaded = config_model::load(&options)?;
     for diagnostic in &loaded.diagnostics {

@@ -59,7 +59,7 @@ const SOURCE_KERNEL_TEST: &str = "a_source_kernel_builds_twice_identically_and_b
 
 /// Flags of `cargo xtask test`.
 #[derive(clap::Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Also run the source-kernel double build (tens of minutes).
     #[arg(long)]
     source_kernel: bool,
@@ -68,7 +68,7 @@ pub struct TestArgs {
     skip_root_tests: bool,
 }
 
-pub fn run(args: &TestArgs) -> Result<()> {
+pub(crate) fn run(args: &TestArgs) -> Result<()> {
     let root = is_root();
     if !root {
         let needs_root = ignored_tests()?;

@@ -135,13 +135,13 @@ pub(crate) mod testing {
     use rand::SeedableRng;
 
     /// A generated ed25519 key: sign with it, trust its public half.
-    pub struct TestKey {
+    pub(crate) struct TestKey {
         secret: SignedSecretKey,
     }
 
     impl TestKey {
         /// A key derived from `seed` (so tests are repeatable).
-        pub fn generate(seed: u64) -> Self {
+        pub(crate) fn generate(seed: u64) -> Self {
             let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
             let params = SecretKeyParamsBuilder::default()
                 .key_type(KeyType::Ed25519Legacy)
@@ -159,14 +159,14 @@ pub(crate) mod testing {
         }
 
         /// The public key as a binary keyring.
-        pub fn keyring_bytes(&self) -> Vec<u8> {
+        pub(crate) fn keyring_bytes(&self) -> Vec<u8> {
             SignedPublicKey::from(self.secret.clone())
                 .to_bytes()
                 .expect("serialise public key")
         }
 
         /// `text` clearsigned, as an `InRelease` file.
-        pub fn clearsign(&self, text: &str) -> Vec<u8> {
+        pub(crate) fn clearsign(&self, text: &str) -> Vec<u8> {
             let mut rng = rand::rngs::StdRng::seed_from_u64(1);
             let message = CleartextSignedMessage::sign(
                 &mut rng,

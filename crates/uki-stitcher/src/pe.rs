@@ -87,18 +87,18 @@ impl RawSection {
     }
 
     /// The name as text (lossy for non-UTF-8 names).
-    pub fn name_lossy(&self) -> String {
+    pub(crate) fn name_lossy(&self) -> String {
         String::from_utf8_lossy(&self.name).into_owned()
     }
 
     /// End of the raw data in the file.
-    pub fn file_end(&self) -> u64 {
+    pub(crate) fn file_end(&self) -> u64 {
         u64::from(self.file_offset) + u64::from(self.file_size)
     }
 
     /// The section's contents as loaders and ukify read them: the first
     /// min(VirtualSize, SizeOfRawData) bytes of its raw data.
-    pub fn contents<'a>(&self, data: &'a [u8], role: PeRole) -> Result<&'a [u8], Error> {
+    pub(crate) fn contents<'a>(&self, data: &'a [u8], role: PeRole) -> Result<&'a [u8], Error> {
         let len = self.virtual_size.min(self.file_size);
         let start = self.file_offset as usize;
         data.get(start..start + len as usize).ok_or_else(|| {
@@ -134,7 +134,7 @@ impl HeaderOffsets for ImageNtHeaders32 {
 
 impl<'a> PeView<'a> {
     /// Parses `data` as a PE32 or PE32+ image.
-    pub fn parse(data: &'a [u8], role: PeRole) -> Result<PeView<'a>, Error> {
+    pub(crate) fn parse(data: &'a [u8], role: PeRole) -> Result<PeView<'a>, Error> {
         let magic = object::read::pe::optional_header_magic(data)
             .map_err(|e| Error::malformed(role, e.to_string()))?;
         match magic {
@@ -199,7 +199,7 @@ impl<'a> PeView<'a> {
     }
 
     /// The first section with this name.
-    pub fn section(&self, name: &str) -> Option<&RawSection> {
+    pub(crate) fn section(&self, name: &str) -> Option<&RawSection> {
         self.sections.iter().find(|s| s.name == name.as_bytes())
     }
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where this test's builds go (outside the workspace's own `build/`).
-pub fn scratch() -> PathBuf {
+pub(crate) fn scratch() -> PathBuf {
     let dir = std::env::temp_dir().join("flashbox-xtask-e2e");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -18,7 +18,7 @@ pub fn scratch() -> PathBuf {
 
 /// Runs `cargo xtask image flashbox-l1` into `output` with the given umask/TZ/LC_ALL and extra
 /// arguments (profiles, `--kernel source`, ...); returns the UKI path it printed.
-pub fn build(
+pub(crate) fn build(
     output: &Path,
     lock: &Path,
     umask: &str,
@@ -59,25 +59,25 @@ pub fn build(
 }
 
 /// The JSON manifest written next to the UKI `efi`.
-pub fn manifest(efi: &Path) -> Manifest {
+pub(crate) fn manifest(efi: &Path) -> Manifest {
     let path = efi.with_extension("manifest");
     Manifest::from_json(&std::fs::read_to_string(&path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The test-only extra tree whose unit reports the guest's state (`flashbox-boot-check`).
-pub fn boot_check_tree() -> PathBuf {
+pub(crate) fn boot_check_tree() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/boot-check")
 }
 
 /// The stand-in for tdx-init, whose source cannot be fetched here (`TDX_INIT_BINARY`).
-pub fn tdx_init_stand_in() -> PathBuf {
+pub(crate) fn tdx_init_stand_in() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tdx-init-stand-in")
 }
 
 /// The build arguments every booted test image gets: the report unit and tdx-init (without
 /// it `wait-for-key` fails and nothing ordered after it, dropbear included, starts).
-pub fn boot_test_arguments() -> Vec<String> {
+pub(crate) fn boot_test_arguments() -> Vec<String> {
     vec![
         "--extra-tree".into(),
         boot_check_tree().display().to_string(),
@@ -87,7 +87,7 @@ pub fn boot_test_arguments() -> Vec<String> {
 }
 
 /// The components the build reported as not built (`not_built` of its manifest).
-pub fn not_built(efi: &Path) -> Vec<String> {
+pub(crate) fn not_built(efi: &Path) -> Vec<String> {
     manifest(efi)
         .not_built
         .into_iter()
@@ -97,7 +97,7 @@ pub fn not_built(efi: &Path) -> Vec<String> {
 
 /// What QEMU boots.
 #[derive(Debug, Clone, Copy)]
-pub enum Boot<'a> {
+pub(crate) enum Boot<'a> {
     /// A UKI given as `-kernel`.
     Uki(&'a Path),
     /// A raw GPT disk whose ESP holds `EFI/BOOT/BOOTX64.EFI`.
@@ -107,7 +107,7 @@ pub enum Boot<'a> {
 
 /// One unit as `flashbox-boot-check` reported it.
 #[derive(Debug, Clone, Default)]
-pub struct UnitReport {
+pub(crate) struct UnitReport {
     fields: std::collections::BTreeMap<String, String>,
 }
 
@@ -117,7 +117,7 @@ impl UnitReport {
     }
 
     /// `id active/sub result job` for reports.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "{:<42} {}/{} result={} restarts={} job={}",
             self.get("id"),
@@ -132,7 +132,7 @@ impl UnitReport {
 
 /// What the guest reported about itself, and what the host saw of it.
 #[derive(Debug, Default)]
-pub struct GuestReport {
+pub(crate) struct GuestReport {
     /// Every loaded unit, by id.
     pub units: std::collections::BTreeMap<String, UnitReport>,
     /// `iptables -S`.
@@ -152,7 +152,7 @@ pub struct GuestReport {
 /// outside (`restrict=on`, with a forward of the guest's port 22 to a free local port), until
 /// the image printed its measurements and `flashbox-boot-check` finished its report on the
 /// second serial port (at most 15 minutes); reads the SSH banner through the forward.
-pub fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
+pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
     std::fs::create_dir_all(dir).unwrap();
     let console = dir.join("console.log");
     let report = dir.join("report.log");
@@ -257,7 +257,7 @@ fn parse_report(text: &str) -> GuestReport {
 /// the searcher unlocks); and each unit that failed, restarts or did not start runs a
 /// program the build reported as not built (`not_built`), or requires such a unit. Prints
 /// every unit's state.
-pub fn assert_workload_runs(guest: &GuestReport, not_built: &[String]) {
+pub(crate) fn assert_workload_runs(guest: &GuestReport, not_built: &[String]) {
     let context = || {
         format!(
             "systemctl --failed:\n  {}\nunits:\n  {}\nconsole tail:\n{}",
@@ -416,7 +416,7 @@ fn read_banner(port: u16) -> Option<String> {
 }
 
 /// The first differing section, and for `.initrd` the first differing cpio entry.
-pub fn explain_difference(a: &[u8], b: &[u8]) -> String {
+pub(crate) fn explain_difference(a: &[u8], b: &[u8]) -> String {
     let (left, right) = match (uki_stitcher::inspect(a), uki_stitcher::inspect(b)) {
         (Ok(left), Ok(right)) => (left, right),
         (left, right) => return format!("cannot inspect: {:?} / {:?}", left.err(), right.err()),

@@ -16,7 +16,7 @@ use cpio_writer::{
 };
 
 /// Whether the test process has effective uid 0 (read from /proc, no libc needed).
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -27,7 +27,7 @@ pub fn is_root() -> bool {
 
 /// Fails the test when not run as root. Tests that call it are `#[ignore = "needs root"]`;
 /// `cargo xtask test` runs them (and says which could not run without root).
-pub fn require_root() {
+pub(crate) fn require_root() {
     assert!(
         is_root(),
         "needs root (device nodes, chown): run as root (`cargo xtask test` does)"
@@ -36,7 +36,7 @@ pub fn require_root() {
 
 /// One node of a test tree.
 #[derive(Clone, Debug)]
-pub struct Node {
+pub(crate) struct Node {
     /// Path relative to the root, `.` for the root itself.
     pub path: Vec<u8>,
     pub kind: Kind,
@@ -48,7 +48,7 @@ pub struct Node {
 
 /// What a test node is.
 #[derive(Clone, Debug)]
-pub enum Kind {
+pub(crate) enum Kind {
     Dir,
     File(Vec<u8>),
     Symlink(Vec<u8>),
@@ -60,7 +60,7 @@ pub enum Kind {
 }
 
 impl Node {
-    pub fn new(path: impl AsRef<[u8]>, kind: Kind) -> Node {
+    pub(crate) fn new(path: impl AsRef<[u8]>, kind: Kind) -> Node {
         let mode = match kind {
             Kind::Dir => 0o755,
             Kind::Symlink(_) => 0o777,
@@ -83,7 +83,7 @@ fn on_disk(root: &Path, path: &[u8]) -> PathBuf {
 
 /// Creates `nodes` under `root` in the given order (parents are made on demand, a hardlink's
 /// target when the link comes first), then sets owners, modes and mtimes.
-pub fn create_tree<'a>(root: &Path, nodes: impl IntoIterator<Item = &'a Node> + Clone) {
+pub(crate) fn create_tree<'a>(root: &Path, nodes: impl IntoIterator<Item = &'a Node> + Clone) {
     let by_path: HashMap<&[u8], &Node> = nodes
         .clone()
         .into_iter()
@@ -154,7 +154,7 @@ pub fn create_tree<'a>(root: &Path, nodes: impl IntoIterator<Item = &'a Node> + 
 }
 
 /// The same tree as in-memory entries, in the order given.
-pub fn entries<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Entry> {
+pub(crate) fn entries<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Entry> {
     let path = |p: &[u8]| ArchivePath::new(p).unwrap();
     nodes
         .into_iter()
@@ -188,7 +188,7 @@ pub fn entries<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> Vec<Entry> {
 }
 
 /// Uncompressed options with the given epoch, owners as recorded.
-pub fn options(source_date_epoch: u64) -> ArchiveOptions {
+pub(crate) fn options(source_date_epoch: u64) -> ArchiveOptions {
     ArchiveOptions {
         source_date_epoch,
         owners: Owners::AsRecorded,
@@ -197,21 +197,21 @@ pub fn options(source_date_epoch: u64) -> ArchiveOptions {
 }
 
 /// The archive of `source` as bytes.
-pub fn archive(source: impl EntrySource, options: &ArchiveOptions) -> Vec<u8> {
+pub(crate) fn archive(source: impl EntrySource, options: &ArchiveOptions) -> Vec<u8> {
     let mut out = Vec::new();
     write_archive(source, options, &mut out).unwrap();
     out
 }
 
 /// Asserts two archives are byte-identical, naming the first differing member otherwise.
-pub fn assert_same_archive(what: &str, left: &[u8], right: &[u8]) {
+pub(crate) fn assert_same_archive(what: &str, left: &[u8], right: &[u8]) {
     if let Some(difference) = first_difference(left, right) {
         panic!("{what}: {difference}");
     }
 }
 
 /// Runs a command, asserting success; returns its standard output.
-pub fn run(command: &mut Command) -> Vec<u8> {
+pub(crate) fn run(command: &mut Command) -> Vec<u8> {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));
@@ -224,7 +224,7 @@ pub fn run(command: &mut Command) -> Vec<u8> {
 }
 
 /// Runs a command with `input` on its standard input, asserting success; returns its output.
-pub fn run_with_input(command: &mut Command, input: &[u8]) -> Vec<u8> {
+pub(crate) fn run_with_input(command: &mut Command, input: &[u8]) -> Vec<u8> {
     let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -249,7 +249,7 @@ pub fn run_with_input(command: &mut Command, input: &[u8]) -> Vec<u8> {
 
 /// What a node looks like on disk, for comparing trees.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observed {
+pub(crate) struct Observed {
     pub kind: &'static str,
     pub mode: u32,
     pub uid: u32,
@@ -264,7 +264,7 @@ pub struct Observed {
 }
 
 /// Every node under `root` (root as `.`), by path.
-pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, Observed> {
+pub(crate) fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, Observed> {
     let mut nodes = BTreeMap::new();
     let mut inodes: BTreeMap<Vec<u8>, (u64, u64)> = BTreeMap::new();
     let mut stack = vec![(root.to_path_buf(), b".".to_vec())];
@@ -324,7 +324,7 @@ pub fn snapshot(root: &Path) -> BTreeMap<Vec<u8>, Observed> {
 }
 
 /// Asserts two snapshots are equal, naming the first path where they differ.
-pub fn assert_same_tree(
+pub(crate) fn assert_same_tree(
     what: &str,
     expected: &BTreeMap<Vec<u8>, Observed>,
     actual: &BTreeMap<Vec<u8>, Observed>,
@@ -346,7 +346,7 @@ pub fn assert_same_tree(
 }
 
 /// A temporary directory for one test.
-pub fn temp_dir() -> tempfile::TempDir {
+pub(crate) fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
 
@@ -354,7 +354,7 @@ pub fn temp_dir() -> tempfile::TempDir {
 /// 4-byte padding, names that sort differently from a depth-first walk (`a-c` before `a/b`),
 /// a non-UTF-8 name, setuid and sticky modes, other owners, two hardlink groups across
 /// directories, absolute and dangling symlinks, a fifo, and (with `devices`) device nodes.
-pub fn sample_tree(devices: bool) -> Vec<Node> {
+pub(crate) fn sample_tree(devices: bool) -> Vec<Node> {
     let owned = |mut node: Node, uid, gid| {
         node.uid = uid;
         node.gid = gid;

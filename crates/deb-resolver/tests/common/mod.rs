@@ -11,21 +11,21 @@ use deb_resolver::compare::AptMirror;
 use deb_resolver::fetch::{self, LoadedArchive, NoProgress};
 use deb_resolver::{ArchiveOptions, ArchiveSpec, Cache, FetchOptions};
 
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")
         .as_secs() as i64
 }
 
-pub fn fixtures() -> PathBuf {
+pub(crate) fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
 }
 
 /// The configuration of an mkosi tree with one include. `Snapshot=` is cleared: the snapshot
 /// service is not reachable from here, so the current archive is read through the host's
 /// mirror.
-pub fn config_from(directory: &Path, include: &str) -> ImageConfig {
+pub(crate) fn config_from(directory: &Path, include: &str) -> ImageConfig {
     let loaded = config_model::load(&LoadOptions {
         directory: directory.to_owned(),
         includes: vec![include.into()],
@@ -39,11 +39,11 @@ pub fn config_from(directory: &Path, include: &str) -> ImageConfig {
 }
 
 /// The Flashbox L1 image configuration from the fixtures.
-pub fn l1_config() -> ImageConfig {
+pub(crate) fn l1_config() -> ImageConfig {
     config_from(&fixtures(), "images/flashbox-l1.conf")
 }
 
-pub fn archive_options() -> ArchiveOptions {
+pub(crate) fn archive_options() -> ArchiveOptions {
     let mirror = fetch::host_apt_mirror(Path::new("/"))
         .expect("apt sources readable")
         .expect("the host's apt configuration names a mirror");
@@ -53,23 +53,23 @@ pub fn archive_options() -> ArchiveOptions {
     }
 }
 
-pub fn cache() -> Cache {
+pub(crate) fn cache() -> Cache {
     Cache::new(Cache::default_root().expect("HOME or XDG_CACHE_HOME is set"))
 }
 
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub config: ImageConfig,
     pub spec: ArchiveSpec,
     pub archive: LoadedArchive,
     pub load_time: Duration,
 }
 
-pub fn load() -> Loaded {
+pub(crate) fn load() -> Loaded {
     load_config(l1_config())
 }
 
 /// Loads the archive of a configuration through the shared cache.
-pub fn load_config(config: ImageConfig) -> Loaded {
+pub(crate) fn load_config(config: ImageConfig) -> Loaded {
     let spec = ArchiveSpec::from_config(&config, &archive_options()).unwrap();
     let start = Instant::now();
     let load = || {
@@ -99,13 +99,13 @@ pub fn load_config(config: ImageConfig) -> Loaded {
 
 /// The crate's [`AptMirror`] of a loaded archive in a temporary directory (kept, and named on
 /// stderr, when `DEB_RESOLVER_KEEP_APT` is set).
-pub struct Apt {
+pub(crate) struct Apt {
     pub mirror: AptMirror,
     _guard: Option<tempfile::TempDir>,
 }
 
 impl Apt {
-    pub fn new(loaded: &Loaded) -> Self {
+    pub(crate) fn new(loaded: &Loaded) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mirror = AptMirror::create(dir.path(), &loaded.spec, &loaded.archive, &cache())
             .unwrap_or_else(|e| panic!("{e}"));

@@ -11,17 +11,17 @@ use repart_gpt::{
 };
 
 /// The seed the tests use unless they say otherwise.
-pub const SEED: &str = "630b5f72-a36a-4e83-b23d-6ef47c82fd9c";
+pub(crate) const SEED: &str = "630b5f72-a36a-4e83-b23d-6ef47c82fd9c";
 
 /// The Flashbox GCP profile's ESP definition (fixtures/mkosi.profiles/gcp/repart/00-esp.conf).
-pub fn gcp_esp_definition() -> String {
+pub(crate) fn gcp_esp_definition() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/mkosi.profiles/gcp/repart/00-esp.conf");
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Writes `files` (name, text) into `dir`, creating it.
-pub fn write_definitions(dir: &Path, files: &[(&str, &str)]) {
+pub(crate) fn write_definitions(dir: &Path, files: &[(&str, &str)]) {
     fs::create_dir_all(dir).unwrap();
     for (name, text) in files {
         fs::write(dir.join(name), text).unwrap();
@@ -30,7 +30,7 @@ pub fn write_definitions(dir: &Path, files: &[(&str, &str)]) {
 
 /// `len` bytes that look like nothing in particular (an xorshift stream), standing in for a UKI
 /// where only the bytes matter.
-pub fn fake_uki(len: usize, salt: u64) -> Vec<u8> {
+pub(crate) fn fake_uki(len: usize, salt: u64) -> Vec<u8> {
     let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ salt;
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
@@ -45,12 +45,12 @@ pub fn fake_uki(len: usize, salt: u64) -> Vec<u8> {
 
 /// Builds from the definitions in `defs_dir` with `uki` into `out_dir`, all outputs, name
 /// `image_1.0`, SOURCE_DATE_EPOCH 0, the ESP sized as the Flashbox profiles size it.
-pub fn build_all(defs_dir: &Path, uki: &[u8], out_dir: &Path) -> BuiltImage {
+pub(crate) fn build_all(defs_dir: &Path, uki: &[u8], out_dir: &Path) -> BuiltImage {
     build_with(defs_dir, uki, out_dir, None, SEED)
 }
 
 /// [`build_all`] with a copy source directory and a seed.
-pub fn build_with(
+pub(crate) fn build_with(
     defs_dir: &Path,
     uki: &[u8],
     out_dir: &Path,
@@ -82,7 +82,7 @@ pub fn build_with(
 }
 
 /// The path of the output of `kind`.
-pub fn output(built: &BuiltImage, kind: OutputKind) -> PathBuf {
+pub(crate) fn output(built: &BuiltImage, kind: OutputKind) -> PathBuf {
     built
         .files
         .iter()
@@ -93,7 +93,7 @@ pub fn output(built: &BuiltImage, kind: OutputKind) -> PathBuf {
 }
 
 /// Fails the test with an install hint when `program` is not on PATH.
-pub fn require(program: &str, package: &str) {
+pub(crate) fn require(program: &str, package: &str) {
     let found = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()));
     assert!(
@@ -104,12 +104,12 @@ pub fn require(program: &str, package: &str) {
 
 /// Runs a command and returns its output, failing the test (with stdout and stderr) unless it
 /// exits 0.
-pub fn run(program: &str, args: &[&str]) -> Output {
+pub(crate) fn run(program: &str, args: &[&str]) -> Output {
     run_env(program, args, &[])
 }
 
 /// [`run`] with extra environment variables.
-pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     let output = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
@@ -126,18 +126,18 @@ pub fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// Stdout of a command, as text.
-pub fn stdout(program: &str, args: &[&str]) -> String {
+pub(crate) fn stdout(program: &str, args: &[&str]) -> String {
     String::from_utf8(run(program, args).stdout).unwrap()
 }
 
 /// Copies bytes `[offset, offset + len)` of `image` into a new file `to`.
-pub fn extract(image: &Path, offset: u64, len: u64, to: &Path) {
+pub(crate) fn extract(image: &Path, offset: u64, len: u64, to: &Path) {
     let bytes = fs::read(image).unwrap();
     fs::write(to, &bytes[offset as usize..(offset + len) as usize]).unwrap();
 }
 
 /// `None` when the files are equal, else where they first differ, named by disk region.
-pub fn first_difference(a: &Path, b: &Path, layout: &Layout) -> Option<String> {
+pub(crate) fn first_difference(a: &Path, b: &Path, layout: &Layout) -> Option<String> {
     let a_bytes = fs::read(a).unwrap();
     let b_bytes = fs::read(b).unwrap();
     if a_bytes == b_bytes {
@@ -167,7 +167,7 @@ pub fn first_difference(a: &Path, b: &Path, layout: &Layout) -> Option<String> {
 
 /// One partition as `sgdisk -i` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SgdiskPartition {
+pub(crate) struct SgdiskPartition {
     pub type_guid: String,
     pub unique_guid: String,
     pub first: u64,
@@ -176,7 +176,7 @@ pub struct SgdiskPartition {
 }
 
 /// The disk GUID and partitions of an image, read with `sgdisk`.
-pub fn sgdisk_read(image: &Path, count: u32) -> (String, Vec<SgdiskPartition>) {
+pub(crate) fn sgdisk_read(image: &Path, count: u32) -> (String, Vec<SgdiskPartition>) {
     let image = image.to_str().unwrap();
     let listing = stdout("sgdisk", &["-p", image]);
     let disk_guid = field(&listing, "Disk identifier (GUID):");

@@ -24,7 +24,7 @@ static APT: Mutex<()> = Mutex::new(());
 /// Fails the test, saying what is missing, unless the real-archive tests can run here: as
 /// root (they are `#[ignore = "needs root"]`), with apt and a Debian mirror in the host's apt
 /// configuration.
-pub fn require_archive_and_root() {
+pub(crate) fn require_archive_and_root() {
     rootfs_assembler::require_root("the real-archive tests").unwrap();
     Command::new("apt-get")
         .arg("--version")
@@ -37,7 +37,7 @@ pub fn require_archive_and_root() {
 }
 
 /// The first Debian archive URL (not the security archive) of the host's apt sources.
-pub fn host_mirror() -> Option<String> {
+pub(crate) fn host_mirror() -> Option<String> {
     let mut candidates = Vec::new();
     if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
         let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
@@ -111,7 +111,7 @@ fn run(mut command: Command, what: &str) -> String {
 
 /// The Essential set plus `packages`, downloaded (or taken from the cache), in apt's
 /// installation order.
-pub fn fetch(packages: &[&str]) -> Vec<LockedDeb> {
+pub(crate) fn fetch(packages: &[&str]) -> Vec<LockedDeb> {
     let _guard = APT.lock().unwrap_or_else(|e| e.into_inner());
     let dir = cache_dir();
     for sub in ["state/lists/partial", "cache/archives/partial"] {

@@ -30,7 +30,7 @@ fn entry(path: &str, kind: EntryKind, mode: u32) -> Entry {
 
 /// A newc initrd whose `/init` prints the value of the kernel parameter `param` followed by
 /// `-OK`, then powers off.
-pub fn marker_initrd(busybox: &[u8], param: &str) -> Vec<u8> {
+pub(crate) fn marker_initrd(busybox: &[u8], param: &str) -> Vec<u8> {
     let init = format!(
         "#!/bin/sh\n\
          /bin/busybox mount -t proc proc /proc\n\
@@ -70,7 +70,7 @@ pub fn marker_initrd(busybox: &[u8], param: &str) -> Vec<u8> {
 }
 
 /// A UKI whose initrd prints `<marker>-OK` (see [`marker_initrd`]) and powers off.
-pub fn marker_uki(
+pub(crate) fn marker_uki(
     stub: &[u8],
     kernel: &[u8],
     busybox: &[u8],
@@ -96,7 +96,7 @@ pub fn marker_uki(
 /// Boots QEMU with `boot_media` (e.g. `-kernel uki.efi`, or `-drive ...`), waits up to
 /// `timeout` for `<marker>-OK` on the serial console written to `console` and for a clean
 /// power-off. Returns the boot time, or a message with the console tail.
-pub fn boot_until_marker<S: AsRef<OsStr>>(
+pub(crate) fn boot_until_marker<S: AsRef<OsStr>>(
     boot_media: &[S],
     console: &Path,
     marker: &str,

@@ -16,7 +16,7 @@ use build_vocab::debian::deb::{self, Limits};
 use build_vocab::debian::deb822::paragraphs;
 
 /// The real parts of a UKI, taken from Debian packages.
-pub struct Debs {
+pub(crate) struct Debs {
     /// `usr/lib/systemd/boot/efi/linuxx64.efi.stub` from `systemd-boot-efi`.
     pub stub: Vec<u8>,
     /// `boot/vmlinuz-*` from the package `linux-image-cloud-amd64` depends on.
@@ -29,7 +29,7 @@ pub struct Debs {
 
 /// The packages, fetched and unpacked once per test run. Panics with the reason when they
 /// cannot be had: these tests fail rather than skip.
-pub fn debs() -> &'static Debs {
+pub(crate) fn debs() -> &'static Debs {
     static DEBS: OnceLock<Debs> = OnceLock::new();
     DEBS.get_or_init(|| load().unwrap_or_else(|e| panic!("test packages: {e}")))
 }

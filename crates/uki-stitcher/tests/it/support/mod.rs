@@ -1,8 +1,8 @@
 //! The one test helper of this crate: synthetic stubs written with `object`'s PE writer,
 //! sample inputs, external tools, and (in [`debs`]) the real stub and kernel from Debian.
 
-pub mod boot_kit;
-pub mod debs;
+pub(crate) mod boot_kit;
+pub(crate) mod debs;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -13,18 +13,18 @@ use object::write::pe::{NtHeaders, Writer};
 use uki_stitcher::{OsRelease, Sbat, UkiInputs};
 
 /// The SBAT text systemd-stub carries, shortened.
-pub const STUB_SBAT: &str = "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n\
+pub(crate) const STUB_SBAT: &str = "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n\
     systemd,1,The systemd Developers,systemd,257,https://systemd.io/\n\0";
 
 /// A section of a synthetic stub.
-pub struct StubSection {
+pub(crate) struct StubSection {
     pub name: &'static str,
     pub data: Vec<u8>,
     pub code: bool,
 }
 
 impl StubSection {
-    pub fn new(name: &'static str, data: impl Into<Vec<u8>>) -> StubSection {
+    pub(crate) fn new(name: &'static str, data: impl Into<Vec<u8>>) -> StubSection {
         StubSection {
             name,
             data: data.into(),
@@ -34,7 +34,7 @@ impl StubSection {
 }
 
 /// What a synthetic stub looks like.
-pub struct StubSpec {
+pub(crate) struct StubSpec {
     /// PE32+ (64-bit); PE32 otherwise.
     pub pe32_plus: bool,
     pub section_alignment: u32,
@@ -46,7 +46,7 @@ pub struct StubSpec {
 
 impl StubSpec {
     /// Like a modern systemd-stub: 4 KiB sections, `.text`, `.sbat`, `.sdmagic`.
-    pub fn modern() -> StubSpec {
+    pub(crate) fn modern() -> StubSpec {
         StubSpec {
             pe32_plus: true,
             section_alignment: 0x1000,
@@ -65,7 +65,7 @@ impl StubSpec {
     }
 
     /// A PE32+ EFI application with these sections, written by `object`.
-    pub fn build(&self) -> Vec<u8> {
+    pub(crate) fn build(&self) -> Vec<u8> {
         let mut data = Vec::new();
         let mut writer = Writer::new(
             self.pe32_plus,
@@ -131,7 +131,7 @@ impl StubSpec {
 }
 
 /// Sets the COFF header's symbol table pointer and count of a PE image.
-pub fn set_symbol_table(image: &mut [u8], pointer: u32, count: u32) {
+pub(crate) fn set_symbol_table(image: &mut [u8], pointer: u32, count: u32) {
     let offset = u32::from_le_bytes(image[0x3c..0x40].try_into().unwrap()) as usize + 4;
     let (header, _) = object::pod::from_bytes_mut::<pe::ImageFileHeader>(&mut image[offset..])
         .expect("COFF header");
@@ -140,7 +140,11 @@ pub fn set_symbol_table(image: &mut [u8], pointer: u32, count: u32) {
 }
 
 /// Inputs with small fake contents around `stub`: the kernel is not a PE image.
-pub fn sample_inputs<'a>(stub: &'a [u8], kernel: &'a [u8], initrd: &'a [u8]) -> UkiInputs<'a> {
+pub(crate) fn sample_inputs<'a>(
+    stub: &'a [u8],
+    kernel: &'a [u8],
+    initrd: &'a [u8],
+) -> UkiInputs<'a> {
     UkiInputs {
         stub,
         linux: kernel,
@@ -155,7 +159,7 @@ pub fn sample_inputs<'a>(stub: &'a [u8], kernel: &'a [u8], initrd: &'a [u8]) -> 
 }
 
 /// Runs a command, panicking with its stderr when it fails.
-pub fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     let output = command
         .output()
         .unwrap_or_else(|e| panic!("{command:?}: {e}"));
@@ -170,7 +174,7 @@ pub fn run(command: &mut Command) -> Output {
 
 /// One row of `objdump -h`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct ObjdumpSection {
+pub(crate) struct ObjdumpSection {
     pub name: String,
     pub size: u64,
     pub vma: u64,
@@ -178,7 +182,7 @@ pub struct ObjdumpSection {
 }
 
 /// The section rows `objdump -h` prints for a file.
-pub fn objdump_sections(file: &Path) -> Vec<ObjdumpSection> {
+pub(crate) fn objdump_sections(file: &Path) -> Vec<ObjdumpSection> {
     let output = run(Command::new("objdump").arg("-h").arg(file));
     let text = String::from_utf8(output.stdout).unwrap();
     text.lines()
@@ -201,7 +205,7 @@ pub fn objdump_sections(file: &Path) -> Vec<ObjdumpSection> {
 }
 
 /// A temporary directory.
-pub fn temp_dir() -> tempfile::TempDir {
+pub(crate) fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("uki-stitcher-test-")
         .tempdir()
