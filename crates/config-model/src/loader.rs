@@ -828,17 +828,11 @@ fn canonical(path: &Path) -> Result<PathBuf, ConfigError> {
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let read_error = |source| ConfigError::Read {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(read_error)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(read_error)?;
-    entries.sort();
-    Ok(entries)
+    let names = build_vocab::walk::sorted_names(dir).map_err(|e| ConfigError::Read {
+        path: e.path,
+        source: e.source,
+    })?;
+    Ok(names.into_iter().map(|name| dir.join(name)).collect())
 }
 
 /// The value of a `mkosi.version`-style file: its standard output if it is executable (run in
