@@ -16,7 +16,7 @@
 //! - [`ImageConfig`] groups settings by section; [`ImageConfig::to_json`] gives the shape
 //!   scripts read from `$MKOSI_CONFIG`, [`ImageConfig::to_toml`] a readable dump.
 //! - [`value`] holds the typed values ([`PackageSpec`] with its `/suite` pin, [`Tree`],
-//!   [`Architecture`], ...), [`ini`] the file syntax, [`matching`] the condition sections,
+//!   [`Architecture`], ...), [`build_vocab::ini`] the file syntax, [`matching`] the condition sections,
 //!   [`specifier`] the `%` expansion, [`setting`] the registry of setting names.
 //!
 //! ```no_run
