@@ -127,6 +127,7 @@ pub(crate) fn build_from_source(
         jobs: std::thread::available_parallelism().map_or(1, usize::from),
         log,
         on_step: &|step| observer.step(Stage::KernelBuild, step),
+        runner: &rootfs_assembler::NamespaceSandbox,
     })
     .map_err(kernel_error)
 }

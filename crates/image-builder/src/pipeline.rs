@@ -13,6 +13,7 @@ use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockOrigin, LockOutcome, resolve_with_lock};
 use deb_resolver::{ArchiveSpec, Lock, VerifiedDeb};
+use rootfs_assembler::sandbox::{CommandRunner, NamespaceSandbox};
 use rootfs_assembler::{
     AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
     Rootfs, TreeOrigin,
@@ -91,10 +92,12 @@ struct Job<'a> {
 /// Builds the image `request` describes. Needs root (the image's own dpkg runs in a mount
 /// namespace). Progress goes to `observer`; the result says what was made.
 pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltImage, Error> {
-    rootfs_assembler::require_root("building an image").map_err(|source| Error::Rootfs {
-        stage: Stage::Configure,
-        source,
-    })?;
+    NamespaceSandbox
+        .preflight("building an image")
+        .map_err(|source| Error::Rootfs {
+            stage: Stage::Configure,
+            source,
+        })?;
     let mut stages = StageRunner::new(observer);
     let (prepared, source_date_epoch) = stages.run(Stage::Configure, &[], |observer| {
         configure(request, observer)
@@ -296,6 +299,7 @@ fn assemble_build_tree(
         src_dir: job.src_dir.to_owned(),
         invoking_user: (0, 0),
         cache: cache.as_ref(),
+        runner: &NamespaceSandbox,
     })
     .map_err(|source| Error::Rootfs {
         stage: Stage::BuildTree,
@@ -343,7 +347,7 @@ fn run_build_scripts(
     tree: &BuildTree,
 ) -> Result<((BuildOutputs, Vec<NotBuilt>), String), Error> {
     let outputs = tree
-        .run_build_scripts(job.config)
+        .run_build_scripts(job.config, &NamespaceSandbox)
         .map_err(|source| Error::Rootfs {
             stage: Stage::BuildScripts,
             source,
@@ -376,6 +380,7 @@ fn assemble_root(
         src_dir: job.src_dir.to_owned(),
         build_outputs,
         invoking_user: (0, 0),
+        runner: &NamespaceSandbox,
     })
     .map_err(|source| Error::Rootfs {
         stage: Stage::Assemble,

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use build_vocab::KeyHasher;
 use rootfs_assembler::BuildTree;
-use rootfs_assembler::sandbox::{self, Bind, Place, SandboxCommand};
+use rootfs_assembler::sandbox::{Bind, CommandRunner, Place, SandboxCommand};
 
 use crate::error::KernelError;
 use crate::kconfig::KernelConfig;
@@ -250,6 +250,8 @@ pub struct SourceBuild<'a> {
     pub log: PathBuf,
     /// Told each step as it starts (`make bzImage`, ...).
     pub on_step: &'a dyn Fn(&str),
+    /// Runs the commands in the tree ([`rootfs_assembler::NamespaceSandbox`] for real).
+    pub runner: &'a dyn CommandRunner,
 }
 
 /// A kernel built from source (or taken from the cache).
@@ -334,11 +336,14 @@ pub fn build(build: &SourceBuild<'_>) -> Result<BuiltKernel, KernelError> {
             SandboxCommand::new(&argv[0], &argv[1..], Place::Chroot { cwd: cwd.into() });
         command.env = environment.clone();
         command.log = Some(build.log.clone());
-        sandbox::run(&sandbox, &command).map_err(|source| KernelError::Build {
-            step: step.to_owned(),
-            log: build.log.clone(),
-            source: Box::new(source),
-        })
+        build
+            .runner
+            .run(&sandbox, &command)
+            .map_err(|source| KernelError::Build {
+                step: step.to_owned(),
+                log: build.log.clone(),
+                source: Box::new(source),
+            })
     };
     let strings = |args: &[&str]| args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
 

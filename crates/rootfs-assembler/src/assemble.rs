@@ -37,7 +37,7 @@ use crate::install::{
 use crate::kernel_modules::{self, Selection};
 use crate::manifest::Manifest;
 use crate::normalise::{clean_package_metadata, normalise};
-use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
+use crate::sandbox::{CommandRunner, Place, Sandbox, SandboxCommand};
 use crate::scripts::{ScriptKind, run_scripts};
 use crate::trees::{copy_tree, copy_trees};
 use build_vocab::AtPath;
@@ -72,6 +72,8 @@ pub struct AssembleOptions<'a> {
     pub build_outputs: BuildOutputs,
     /// `$MKOSI_UID`/`$MKOSI_GID`.
     pub invoking_user: (u32, u32),
+    /// Runs dpkg, the scripts and `depmod` ([`crate::sandbox::NamespaceSandbox`] for real).
+    pub runner: &'a dyn CommandRunner,
 }
 
 /// The assembled root filesystem.
@@ -110,9 +112,11 @@ pub struct AssembleReport {
     pub logs: Vec<PathBuf>,
 }
 
-/// Assembles the root filesystem as the module doc describes. Needs root.
+/// Assembles the root filesystem as the module doc describes; commands run through
+/// `options.runner`.
 pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
-    crate::require_root("assembling a root filesystem")?;
+    let runner = options.runner;
+    runner.preflight("assembling a root filesystem")?;
     let config = options.config;
     let content = &config.content;
     let (source_date_epoch, architecture) = checked_inputs(config)?;
@@ -145,6 +149,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
     let (install, _) = install_packages(
         options.packages,
         &layout.install_options(architecture, source_date_epoch),
+        runner,
     )?;
     report.essential = install.essential;
     report.dpkg_runs = install.plan;
@@ -165,6 +170,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         &scripts,
         ScriptKind::Prepare,
         &content.prepare_scripts,
+        runner,
     )?;
     // Without build outputs no `.deb` can match: every `VolatilePackages=` entry is missing.
     report.volatile_missing = content
@@ -178,6 +184,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
             install_local_debs(
                 &layout.install_options(architecture, source_date_epoch),
                 &debs,
+                runner,
             )?;
         }
         report.volatile_installed = debs;
@@ -198,14 +205,15 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         &scripts,
         ScriptKind::PostInstallation,
         &content.post_installation_scripts,
+        runner,
     )?;
     remove_policy_rc_d(root)?;
     lap(&mut report, "post-installation scripts");
 
-    report.kernel_modules = kernel_modules::apply(config, root, &layout.work)?;
+    report.kernel_modules = kernel_modules::apply(config, root, &layout.work, runner)?;
     lap(&mut report, "kernel modules");
 
-    remove_packages_and_files(config, root, &layout.work, source_date_epoch)?;
+    remove_packages_and_files(config, root, &layout.work, source_date_epoch, runner)?;
     let status_path = root.join("var/lib/dpkg/status");
     let status = fs::read_to_string(&status_path).at(&status_path)?;
     let manifest = Manifest::new(config, &installed_packages(&status)?);
@@ -217,6 +225,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         &scripts,
         ScriptKind::Finalize,
         &content.finalize_scripts,
+        runner,
     )?;
     kernel_modules::verify(root, &report.kernel_modules)?;
     lap(&mut report, "removals, finalize scripts");
@@ -254,6 +263,7 @@ fn remove_packages_and_files(
     root: &Path,
     work: &Path,
     source_date_epoch: u64,
+    runner: &dyn CommandRunner,
 ) -> Result<(), Error> {
     let content = &config.content;
     if content.remove_packages.is_empty() && content.remove_files.is_empty() {
@@ -271,7 +281,7 @@ fn remove_packages_and_files(
         );
         command.env = dpkg_environment(source_date_epoch);
         command.log = Some(log.clone());
-        sandbox::run(&sandbox, &command)?;
+        runner.run(&sandbox, &command)?;
     }
     if !content.remove_files.is_empty() {
         if let Some(bad) = content.remove_files.iter().find(|g| !is_safe_glob(g)) {
@@ -286,7 +296,7 @@ fn remove_packages_and_files(
         let mut command = SandboxCommand::new("/bin/sh", ["-c".to_owned(), script], place);
         command.env = dpkg_environment(source_date_epoch);
         command.log = Some(log);
-        sandbox::run(&sandbox, &command)?;
+        runner.run(&sandbox, &command)?;
     }
     Ok(())
 }
@@ -294,6 +304,7 @@ fn remove_packages_and_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sandbox::RecordingRunner;
 
     #[test]
     fn remove_files_globs_are_checked() {
@@ -306,9 +317,8 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs root"]
     fn configuration_errors_come_first() {
-        crate::require_root("this test").unwrap();
+        let runner = RecordingRunner::new(|_, _| Ok(()));
         let dir = tempfile::tempdir().unwrap();
         let mut config = ImageConfig::default();
         let build_dir = dir.path().join("build");
@@ -320,6 +330,7 @@ mod tests {
                 src_dir: dir.path().to_path_buf(),
                 build_outputs: BuildOutputs::Refuse,
                 invoking_user: (0, 0),
+                runner: &runner,
             })
             .unwrap_err()
         };
@@ -336,5 +347,127 @@ mod tests {
         let err = run(&config);
         assert!(err.to_string().contains("BuildScripts"), "{err}");
         assert!(!dir.path().join("build").exists(), "nothing was written");
+        assert!(runner.runs().is_empty(), "nothing ran");
+    }
+
+    /// The whole assembly without root, dpkg and scripts recorded: mkosi's order (skeleton
+    /// tree before packages, so its dpkg filter applies to the bootstrap; extra trees and
+    /// post-installation scripts after; removals, then finalize scripts), the manifest read
+    /// from what dpkg recorded after the purge, and the root renamed into place.
+    #[test]
+    fn assembly_runs_in_mkosis_order() {
+        use crate::test_support::{status_text, tiny_lock};
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let skeleton = base.join("skeleton");
+        fs::create_dir_all(skeleton.join("etc/dpkg/dpkg.cfg.d")).unwrap();
+        fs::write(
+            skeleton.join("etc/dpkg/dpkg.cfg.d/excludes"),
+            "path-exclude=/usr/share/libaa\n",
+        )
+        .unwrap();
+        let extra = base.join("extra");
+        fs::create_dir_all(extra.join("etc")).unwrap();
+        fs::write(extra.join("etc/motd"), "hello\n").unwrap();
+        let src = base.join("src");
+        fs::create_dir_all(&src).unwrap();
+        let script = |name: &str| {
+            let path = src.join(name);
+            fs::write(&path, "#!/bin/sh\n").unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        };
+        let mut config = ImageConfig::default();
+        config.distribution.distribution = Some(config_model::Distribution::Debian);
+        config.distribution.release = Some("trixie".into());
+        config.distribution.architecture = Some(config_model::Architecture::X86_64);
+        let content = &mut config.content;
+        content.source_date_epoch = Some(0);
+        content.skeleton_trees = vec![config_model::Tree {
+            source: skeleton,
+            target: None,
+        }];
+        content.extra_trees = vec![config_model::Tree {
+            source: extra,
+            target: None,
+        }];
+        content.post_installation_scripts = vec![script("mkosi.postinst")];
+        content.finalize_scripts = vec![script("mkosi.finalize")];
+        content.remove_packages = vec!["app".parse().unwrap()];
+        content.remove_files = vec!["/usr/share/tool".into()];
+
+        let debs = tiny_lock(&base.join("debs"));
+        let runner = RecordingRunner::new(|sandbox: &Sandbox, command: &SandboxCommand| {
+            let status = sandbox.root.join("var/lib/dpkg/status");
+            let args: Vec<&str> = command.args.iter().filter_map(|a| a.to_str()).collect();
+            if args.ends_with(&["--configure", "--pending"]) {
+                fs::write(&status, status_text("1.0", true)).unwrap();
+            }
+            if args.contains(&"--purge") {
+                fs::write(&status, status_text("1.0", false)).unwrap();
+            }
+            // Scripts see the extra tree already in place.
+            if command.env.contains_key("BUILDROOT") {
+                assert!(sandbox.root.join("etc/motd").is_file());
+            }
+            Ok(())
+        });
+        let rootfs = assemble(&AssembleOptions {
+            config: &config,
+            packages: &debs,
+            build_dir: base.join("build"),
+            src_dir: src.clone(),
+            build_outputs: BuildOutputs::Refuse,
+            invoking_user: (0, 0),
+            runner: &runner,
+        })
+        .unwrap();
+
+        let programs: Vec<String> = runner
+            .runs()
+            .iter()
+            .map(|run| {
+                let line = run.command_line();
+                line.split(' ')
+                    .filter(|word| !word.ends_with(".deb") && *word != "--force-unsafe-io")
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let postinst = src.join("mkosi.postinst").display().to_string();
+        let finalize = src.join("mkosi.finalize").display().to_string();
+        assert_eq!(
+            programs,
+            [
+                "/usr/bin/dpkg --force-depends --unpack",
+                "/usr/bin/dpkg --force-depends --configure --pending",
+                "/usr/bin/dpkg --unpack",
+                "/usr/bin/dpkg --configure libbb",
+                "/usr/bin/dpkg --unpack",
+                "/usr/bin/dpkg --configure --pending",
+                postinst.as_str(),
+                "/usr/bin/dpkg --purge app",
+                "/bin/sh -c rm -rf -- /usr/share/tool",
+                finalize.as_str(),
+            ]
+        );
+        assert_eq!(rootfs.root, base.join("build/root"));
+        assert!(!base.join("build/root.partial").exists());
+        assert!(rootfs.root.join("usr/share/dpkg").is_file());
+        assert!(
+            !rootfs.root.join("usr/share/libaa").exists(),
+            "the skeleton's dpkg filter applies to the bootstrap"
+        );
+        assert!(!rootfs.root.join("usr/sbin/policy-rc.d").exists());
+        let names: Vec<&str> = rootfs
+            .manifest
+            .packages
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(names, ["dpkg", "libaa", "libbb", "tool"]);
+        assert!(rootfs.digest.entries.iter().any(|e| e.path == "/etc/motd"));
     }
 }

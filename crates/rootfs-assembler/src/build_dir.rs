@@ -1,7 +1,7 @@
 //! The layout of a build directory (the root while it is built and when done, the work
 //! directory with the logs, the script directories, the manifest and the tree digest) and
 //! the settings every root needs, checked before anything is written. Shared by the image
-//! root ([`crate::assemble`]) and the build tree ([`crate::build_tree`]).
+//! root ([`crate::assemble()`]) and the build tree ([`crate::build_tree`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};

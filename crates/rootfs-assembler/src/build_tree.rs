@@ -4,7 +4,7 @@
 //! top. Here the same content is a separate root: the skeleton trees, the image's packages
 //! plus the build packages (deb-resolver's `build` set, which contains the image set), then
 //! the prepare scripts with the argument `build`. Build scripts run in it with `$DESTDIR`;
-//! the pipeline copies `$DESTDIR` into the image ([`crate::BuildOutputs::DestDirs`]) and
+//! the pipeline copies `$DESTDIR` into the image ([`crate::BuildOutputs::Built`]) and
 //! other tools (kernel-builder) run their own commands in it through [`BuildTree::sandbox`].
 //!
 //! The tree is never part of an image, so it is not normalised or digested; it is rebuilt
@@ -22,7 +22,7 @@ use crate::deb::{LockedDeb, read_deb};
 use crate::error::Error;
 use crate::install::install_packages;
 use crate::root_cache::{CacheKey, KeyBuilder, RootCache};
-use crate::sandbox::{Bind, Sandbox};
+use crate::sandbox::{Bind, CommandRunner, Sandbox};
 use crate::scripts::{ScriptKind, run_scripts};
 use crate::trees::copy_trees;
 use build_vocab::AtPath;
@@ -43,6 +43,8 @@ pub struct BuildTreeOptions<'a> {
     /// Where finished trees are kept for later builds with the same inputs; `None` builds
     /// afresh and keeps nothing.
     pub cache: Option<&'a RootCache>,
+    /// Runs dpkg and the prepare scripts ([`crate::sandbox::NamespaceSandbox`] for real).
+    pub runner: &'a dyn CommandRunner,
 }
 
 /// An assembled build tree.
@@ -88,9 +90,10 @@ pub struct BuildScriptOutputs {
     pub log: PathBuf,
 }
 
-/// Assembles the build tree below `options.build_dir` (as `root`). Needs root.
+/// Assembles the build tree below `options.build_dir` (as `root`); commands run through
+/// `options.runner`.
 pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, Error> {
-    crate::require_root("assembling a build tree")?;
+    options.runner.preflight("assembling a build tree")?;
     let config = options.config;
     let (source_date_epoch, architecture) = checked_inputs(config)?;
     let layout = BuildLayout::fresh(&options.build_dir, source_date_epoch)?;
@@ -112,6 +115,7 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
         install_packages(
             options.packages,
             &layout.install_options(architecture, source_date_epoch),
+            options.runner,
         )?;
         let context = layout.script_context(
             config,
@@ -125,6 +129,7 @@ pub fn assemble_build_tree(options: &BuildTreeOptions<'_>) -> Result<BuildTree, 
             &context,
             ScriptKind::PrepareBuild,
             &config.content.prepare_scripts,
+            options.runner,
         )?;
     }
     layout.finish_root()?;
@@ -231,8 +236,12 @@ impl BuildScriptOutputs {
 
 impl BuildTree {
     /// Runs the configuration's `BuildScripts=` in order with an empty `$DESTDIR`. Their
-    /// output goes to the returned log. Needs root.
-    pub fn run_build_scripts(&self, config: &ImageConfig) -> Result<BuildScriptOutputs, Error> {
+    /// output goes to the returned log. They run through `runner`.
+    pub fn run_build_scripts(
+        &self,
+        config: &ImageConfig,
+        runner: &dyn CommandRunner,
+    ) -> Result<BuildScriptOutputs, Error> {
         let dest_dir = self.layout.work.join("dest");
         if fs::symlink_metadata(&dest_dir).is_ok() {
             fs::remove_dir_all(&dest_dir).at(&dest_dir)?;
@@ -255,6 +264,7 @@ impl BuildTree {
             &context,
             ScriptKind::Build,
             &config.content.build_scripts,
+            runner,
         )?;
         Ok(BuildScriptOutputs {
             dest_dir,

@@ -32,7 +32,7 @@ use config_model::value::{ModuleFilter, ModuleRegex};
 
 use crate::error::Error;
 use crate::install::dpkg_environment;
-use crate::sandbox::{self, Place, Sandbox, SandboxCommand};
+use crate::sandbox::{CommandRunner, Place, Sandbox, SandboxCommand};
 use build_vocab::{AtPath, PathError};
 
 /// Where a kernel's modules live in the image, relative to the root.
@@ -410,8 +410,14 @@ fn strip_module_suffix(path: &str) -> &str {
 
 /// Filters the modules of every modular kernel in the image at `root` (each
 /// `usr/lib/modules/<release>` with more than an `updates/` directory) and brings depmod's
-/// files up to date with the image's own `depmod`. Returns what was kept, per kernel.
-pub fn apply(config: &ImageConfig, root: &Path, work: &Path) -> Result<Vec<Selection>, Error> {
+/// files up to date with the image's own `depmod` (run through `runner`). Returns what was
+/// kept, per kernel.
+pub fn apply(
+    config: &ImageConfig,
+    root: &Path,
+    work: &Path,
+    runner: &dyn CommandRunner,
+) -> Result<Vec<Selection>, Error> {
     let content = &config.content;
     let mut selections = Vec::new();
     for release in module_releases(root)? {
@@ -420,7 +426,7 @@ pub fn apply(config: &ImageConfig, root: &Path, work: &Path) -> Result<Vec<Selec
             && content.kernel_modules_exclude.is_empty());
         if filtered {
             // Packages and scripts may have added modules since the kernel package ran it.
-            depmod(root, work, &release)?;
+            depmod(root, work, &release, runner)?;
         }
         let index = read_index(&dir)?;
         let selection = select(
@@ -431,7 +437,7 @@ pub fn apply(config: &ImageConfig, root: &Path, work: &Path) -> Result<Vec<Selec
         )?;
         if filtered {
             remove_unselected(&dir, &index, &selection)?;
-            depmod(root, work, &release)?;
+            depmod(root, work, &release, runner)?;
         }
         selections.push(selection);
     }
@@ -551,7 +557,12 @@ fn remove_unselected(dir: &Path, index: &ModuleIndex, selection: &Selection) -> 
 }
 
 /// `depmod -a <release>` inside the image, with the image's own kmod.
-fn depmod(root: &Path, work: &Path, release: &str) -> Result<(), Error> {
+fn depmod(
+    root: &Path,
+    work: &Path,
+    release: &str,
+    runner: &dyn CommandRunner,
+) -> Result<(), Error> {
     if !root.join("usr/sbin/depmod").exists() && !root.join("sbin/depmod").exists() {
         return Err(Error::Config {
             setting: "KernelModules",
@@ -566,7 +577,7 @@ fn depmod(root: &Path, work: &Path, release: &str) -> Result<(), Error> {
         SandboxCommand::new("depmod", ["-a", release], Place::Chroot { cwd: "/".into() });
     command.env = dpkg_environment(0);
     command.log = Some(log);
-    sandbox::run(&sandbox, &command)
+    runner.run(&sandbox, &command)
 }
 
 #[cfg(test)]

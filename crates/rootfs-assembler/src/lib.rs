@@ -21,8 +21,8 @@
 //!   [`deb::read_deb`] (control data, conffiles, md5sums) and [`deb::extract_deb_data`];
 //!   [`unpack`] holds the path checks and the safe extraction, [`filter`] dpkg's
 //!   `path-exclude=` rules, [`control`] deb822 parsing.
-//! - [`sandbox`]: the mount-namespace sandbox ([`sandbox::plan`] is pure, `sandbox::child`
-//!   holds the crate's only `unsafe`).
+//! - [`sandbox`]: the [`CommandRunner`] seam and the mount-namespace sandbox
+//!   ([`sandbox::plan()`] is pure, `sandbox::child` holds the crate's only `unsafe`).
 //! - [`install`]: bootstrap and the target's dpkg; [`install::plan_install`] is the pure
 //!   batch plan.
 //! - [`kernel_modules`]: `KernelModules=` (mkosi's filter, the dependency closure, the
@@ -34,7 +34,9 @@
 //!   [`root_cache`] keeps finished build trees for later builds with the same inputs.
 //!
 //! ```no_run
-//! use rootfs_assembler::{AssembleOptions, BuildOutputs, LockedDeb, Rootfs, assemble};
+//! use rootfs_assembler::{
+//!     AssembleOptions, BuildOutputs, LockedDeb, NamespaceSandbox, Rootfs, assemble,
+//! };
 //!
 //! /// `packages` come from deb-resolver's fetch, in installation order.
 //! fn build(
@@ -48,14 +50,18 @@
 //!         src_dir: "/src/flashbox".into(),
 //!         build_outputs: BuildOutputs::Skip,
 //!         invoking_user: (0, 0),
+//!         runner: &NamespaceSandbox,
 //!     })?;
 //!     println!("{} packages, tree {}", rootfs.manifest.packages.len(), rootfs.digest.sha256);
 //!     Ok(rootfs)
 //! }
 //! ```
 //!
-//! Root is required (mount namespaces, chroot, file ownership): [`require_root`] says so up
-//! front.
+//! Every command that acts on the image (dpkg, scripts, `depmod`) runs through a
+//! [`CommandRunner`]: [`NamespaceSandbox`] is the real one and needs root (mount namespaces,
+//! chroot, file ownership), which its preflight says up front, before any work;
+//! `sandbox::RecordingRunner` (feature `recording-runner`) records commands instead, so what
+//! install, scripts and assembly decide to run is tested without root.
 
 pub mod assemble;
 pub mod build_dir;
@@ -72,6 +78,8 @@ pub mod normalise;
 pub mod root_cache;
 pub mod sandbox;
 pub mod scripts;
+#[cfg(test)]
+mod test_support;
 pub mod trees;
 pub mod unpack;
 
@@ -85,3 +93,4 @@ pub use digest::{Difference, TreeDigest, first_difference, tree_digest};
 pub use error::{Error, require_root};
 pub use manifest::Manifest;
 pub use root_cache::{CacheKey, RootCache};
+pub use sandbox::{CommandRunner, NamespaceSandbox};

@@ -74,6 +74,7 @@ fn assemble_at(config: &ImageConfig, debs: &[LockedDeb], build_dir: &Path, src: 
         src_dir: src.to_path_buf(),
         build_outputs: BuildOutputs::Skip,
         invoking_user: (0, 0),
+        runner: &rootfs_assembler::NamespaceSandbox,
     })
     .unwrap_or_else(|e| panic!("assembly failed: {e}"));
     eprintln!(

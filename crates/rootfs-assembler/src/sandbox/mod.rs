@@ -1,0 +1,174 @@
+//! The build sandbox: commands that act on the image run in a private mount namespace.
+//!
+//! A sandboxed command runs in a child process that, between `fork` and `exec`, unshares its
+//! mount namespace, marks `/` private (recursively, so nothing propagates back to the host),
+//! and builds a *view* of the image: the root directory bind-mounted onto an empty directory
+//! outside it (`view`), with `/proc`, a read-only `/sys`, a minimal `/dev` (`null zero full
+//! random urandom tty`, `pts`, `shm`), a tmpfs on `/run`, the host's `resolv.conf` only when
+//! the network is wanted, and the [`Bind`]s under `/work` (on a tmpfs, so no mount point is
+//! created inside the image below `/work`). The mounts live only in that namespace, which dies
+//! with the child: nothing needs unmounting, on success, error or panic, and the image
+//! directory itself never carries a mount (a host-side script walking `$BUILDROOT` does not
+//! see `/proc`).
+//!
+//! Two [`Place`]s: [`Place::Chroot`] chroots into the view (dpkg, maintainer scripts,
+//! `.chroot` scripts); [`Place::Host`] stays on the host's file system (ordinary mkosi
+//! scripts, whose `mkosi-chroot` then chroots into the prepared view) with every host mount
+//! remounted read-only except the given writable directories, so such a script cannot write
+//! outside the build directory either.
+//!
+//! The plan ([`plan()`]) is pure data that tests assert on; only the private `child` module
+//! executes it, with the crate's only `unsafe` code. [`NamespaceSandbox`] needs
+//! root ([`crate::require_root`]).
+//!
+//! Files: [`mod@plan`] (the pure step list), [`host`] (the host facts the plan needs), `run` (the
+//! I/O: preparing mount points, spawning, waiting, reporting), `child` (between `fork` and
+//! `exec`). [`CommandRunner`] is the seam through which the rest of the crate runs commands:
+//! [`NamespaceSandbox`] runs them for real; `RecordingRunner` (feature `recording-runner`)
+//! records them for tests that check what would run without needing root.
+
+mod child;
+pub mod host;
+pub mod plan;
+#[cfg(any(test, feature = "recording-runner"))]
+mod recording;
+mod run;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use build_vocab::AtPath;
+
+pub use host::{host_mounts, parse_mountinfo, resolv_conf_place};
+pub use plan::{Op, PlanInputs, ResolvConf, Step, plan};
+#[cfg(any(test, feature = "recording-runner"))]
+pub use recording::{RecordedRun, RecordingRunner};
+
+/// A directory of the build host made visible inside the image at `/work/...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bind {
+    /// The directory on the host.
+    pub source: PathBuf,
+    /// Where it appears in the image: an absolute path below `/work` (`/work/src`).
+    pub target: String,
+    /// Whether commands may write to it.
+    pub writable: bool,
+}
+
+/// The sandbox of one assembly: the image root, its view and what is made visible in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sandbox {
+    /// The image root directory (`$BUILDROOT`).
+    pub root: PathBuf,
+    /// An empty directory outside the root where the view is assembled.
+    pub view: PathBuf,
+    /// Whether the host's `/etc/resolv.conf` is made visible (mkosi's `WithNetwork=`).
+    pub network: bool,
+    /// Host directories bound below `/work`.
+    pub binds: Vec<Bind>,
+}
+
+impl Sandbox {
+    /// The sandbox of a command that works on the image alone (no binds, no network), with
+    /// its view in `work/view`, and the log `work/logs/<log_name>` (its directory created).
+    pub fn over_image(root: &Path, work: &Path, log_name: &str) -> Result<(Self, PathBuf), Error> {
+        let log = work.join("logs").join(log_name);
+        if let Some(dir) = log.parent() {
+            fs::create_dir_all(dir).at(dir)?;
+        }
+        let sandbox = Self {
+            root: root.to_path_buf(),
+            view: work.join("view"),
+            network: false,
+            binds: Vec::new(),
+        };
+        Ok((sandbox, log))
+    }
+}
+
+/// Where a sandboxed command runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// Chrooted into the view, in this directory of the image.
+    Chroot {
+        /// The working directory inside the image.
+        cwd: String,
+    },
+    /// On the host's file system, read-only except `writable`, in `cwd`.
+    Host {
+        /// The working directory on the host.
+        cwd: PathBuf,
+        /// Host directories that stay writable (the build directory, outputs).
+        writable: Vec<PathBuf>,
+    },
+}
+
+/// One command to run in the sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxCommand {
+    /// The program: a path inside the image for [`Place::Chroot`], on the host otherwise.
+    pub program: OsString,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// The complete environment (nothing is inherited from the calling process).
+    pub env: BTreeMap<String, String>,
+    /// Where it runs.
+    pub place: Place,
+    /// A file that receives stdout and stderr (appended); `None` inherits them.
+    pub log: Option<PathBuf>,
+}
+
+impl SandboxCommand {
+    /// A command running `program` with `args` in `place`, with an empty environment and
+    /// inherited output.
+    pub fn new<I, S>(program: impl Into<OsString>, args: I, place: Place) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        Self {
+            program: program.into(),
+            args: args.into_iter().map(Into::into).collect(),
+            env: BTreeMap::new(),
+            place,
+            log: None,
+        }
+    }
+
+    pub(crate) fn display(&self) -> String {
+        let mut text = self.program.to_string_lossy().into_owned();
+        for arg in &self.args {
+            text.push(' ');
+            text.push_str(&arg.to_string_lossy());
+        }
+        text
+    }
+}
+
+/// How the crate runs a command for the image: the seam between deciding what runs (install,
+/// scripts, removals, `depmod`) and running it.
+pub trait CommandRunner: Sync + std::fmt::Debug {
+    /// Fails early, before any work, when commands cannot be run at all (the real sandbox
+    /// needs root); `action` says what the caller is about to do.
+    fn preflight(&self, action: &'static str) -> Result<(), Error>;
+
+    /// Runs `command` in `sandbox` to completion; an error when it cannot run or fails.
+    fn run(&self, sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error>;
+}
+
+/// The real runner: each command in its own mount namespace, as the module doc describes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NamespaceSandbox;
+
+impl CommandRunner for NamespaceSandbox {
+    fn preflight(&self, action: &'static str) -> Result<(), Error> {
+        crate::require_root(action)
+    }
+
+    fn run(&self, sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error> {
+        run::run(sandbox, command)
+    }
+}

@@ -1,0 +1,168 @@
+//! Running one sandboxed command: preparing its mount points, planning, spawning the child
+//! (which executes the plan, then `exec`s), waiting, and turning failures into errors that
+//! name the failed step or end with the command's log.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::host::{host_mounts, resolv_conf_place};
+use super::plan::{PlanInputs, plan};
+use super::{Place, Sandbox, SandboxCommand, child};
+use crate::error::{Error, require_root};
+use build_vocab::AtPath;
+
+/// Runs `command` in `sandbox`: plans the steps, spawns the child (which executes them and
+/// then `exec`s), waits for it. Fails with [`Error::Sandbox`] naming the step that failed,
+/// or [`Error::Command`] when the command itself fails (with the end of its log).
+pub(super) fn run(sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error> {
+    require_root("running commands in the image sandbox")?;
+    let shown = command.display();
+    let created_work = prepare_mount_points(sandbox)?;
+    let result = run_prepared(sandbox, command, shown);
+    if let Some(work) = created_work {
+        // The `/work` mount point was made for this run only.
+        let _ = fs::remove_dir(&work);
+    }
+    result
+}
+
+fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> Result<(), Error> {
+    let inputs = PlanInputs {
+        host_mounts: match command.place {
+            Place::Host { .. } => host_mounts()?,
+            Place::Chroot { .. } => Vec::new(),
+        },
+        resolv_conf: if sandbox.network {
+            resolv_conf_place(&sandbox.root)
+        } else {
+            None
+        },
+        file_sources: sandbox
+            .binds
+            .iter()
+            .filter(|b| b.source.is_file())
+            .map(|b| b.source.clone())
+            .collect(),
+    };
+    let steps = plan(sandbox, &command.place, &inputs);
+    let labels: Vec<String> = steps.iter().map(|s| s.label.clone()).collect();
+    let mut cmd = Command::new(&command.program);
+    cmd.args(&command.args).env_clear().envs(&command.env);
+    cmd.stdin(Stdio::null());
+    let mut log_start = 0;
+    if let Some(log) = &command.log {
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .at(log)?;
+        log_start = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let clone = file.try_clone().at(log)?;
+        cmd.stdout(file).stderr(clone);
+    }
+    let report = child::install(&mut cmd, steps).map_err(|source| Error::Sandbox {
+        command: shown.clone(),
+        step: "create the report pipe".into(),
+        source,
+    })?;
+    let spawned = cmd.spawn();
+    drop(cmd);
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(source) => {
+            let step = report
+                .failed_step()
+                .and_then(|index| labels.get(index).cloned())
+                .unwrap_or_else(|| "start the command".into());
+            return Err(Error::Sandbox {
+                command: shown,
+                step,
+                source,
+            });
+        }
+    };
+    let status = child.wait().map_err(|source| Error::Sandbox {
+        command: shown.clone(),
+        step: "wait for the command".into(),
+        source,
+    })?;
+    if status.success() {
+        return Ok(());
+    }
+    let status = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "unknown status".into(),
+    };
+    let output = command
+        .log
+        .as_deref()
+        .map(|log| log_tail(log, log_start, 40))
+        .unwrap_or_default();
+    Err(Error::Command {
+        command: shown,
+        status,
+        output,
+    })
+}
+
+/// Creates the mount points the plan needs in the root and the view directory. Returns the
+/// `/work` directory of the image if it had to be created (it is removed after the run).
+fn prepare_mount_points(sandbox: &Sandbox) -> Result<Option<PathBuf>, Error> {
+    fs::create_dir_all(&sandbox.view).at(&sandbox.view)?;
+    let mut created_work = None;
+    if !sandbox.binds.is_empty() {
+        let work = crate::unpack::path_in_root(&sandbox.root, "work")?;
+        if fs::symlink_metadata(&work).is_err() {
+            fs::create_dir(&work).at(&work)?;
+            created_work = Some(work);
+        }
+    }
+    for dir in ["proc", "sys", "dev", "run", "work"] {
+        if dir == "work" && sandbox.binds.is_empty() {
+            continue;
+        }
+        let path = crate::unpack::path_in_root(&sandbox.root, dir)?;
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::Sandbox {
+                    command: String::new(),
+                    step: format!("/{dir} in the image is not a directory"),
+                    source: io::Error::other("not a directory"),
+                });
+            }
+            Err(_) => {
+                fs::create_dir(&path).at(&path)?;
+                crate::unpack::apply_metadata(&path, false, 0o755, 0, 0, 0, true)?;
+            }
+        }
+    }
+    for bind in &sandbox.binds {
+        if !bind.target.starts_with("/work/") || bind.target.contains("/../") {
+            return Err(Error::Sandbox {
+                command: String::new(),
+                step: format!("bind target {} is not below /work", bind.target),
+                source: io::Error::other("invalid bind target"),
+            });
+        }
+    }
+    Ok(created_work)
+}
+
+/// The last `lines` lines a command wrote to its log (from byte `start` on).
+fn log_tail(log: &Path, start: u64, lines: usize) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = File::open(log) {
+        let _ = file.seek(SeekFrom::Start(start));
+        let mut bytes = Vec::new();
+        let _ = file.read_to_end(&mut bytes);
+        text = String::from_utf8_lossy(&bytes).into_owned();
+    }
+    let all: Vec<&str> = text.lines().collect();
+    let from = all.len().saturating_sub(lines);
+    all[from..].join("\n")
+}
