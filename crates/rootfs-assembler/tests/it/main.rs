@@ -424,3 +424,75 @@ fn reproducibility_child() {
     }
     assemble_at(&config, &debs, &build_dir, &src);
 }
+
+/// The bounded `.deb` reader of build-vocab, judged by dpkg-deb on the real packages of the
+/// base set: the same control members (by `tar --list` of `dpkg-deb --ctrl-tarfile`), each
+/// byte-identical to `dpkg-deb --info <deb> <member>`, and the decompressed data tar
+/// identical (by sha256) to `dpkg-deb --fsys-tarfile`.
+#[test]
+#[ignore = "needs root"]
+fn real_debs_read_as_dpkg_deb_reads_them() {
+    use build_vocab::Sha256;
+    use build_vocab::debian::deb::{Limits, read_control_members, with_data};
+    use std::process::Stdio;
+
+    trixie_debs::require_archive_and_root();
+    let config = base_config(&fixtures());
+    let debs = fetch_base(&config);
+    let dpkg_deb = |args: &[&std::ffi::OsStr]| -> Vec<u8> {
+        let out = Command::new("dpkg-deb")
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("dpkg-deb runs");
+        assert!(out.status.success(), "dpkg-deb {args:?}");
+        out.stdout
+    };
+    let limits = Limits::default();
+    for deb in &debs {
+        let path = deb.path.as_os_str();
+        let open = || fs::File::open(&deb.path).unwrap();
+        let members = read_control_members(open(), &limits)
+            .unwrap_or_else(|e| panic!("{}: {e}", deb.path.display()));
+
+        let tarball = dpkg_deb(&["--ctrl-tarfile".as_ref(), path]);
+        let mut tar = Command::new("tar")
+            .args(["--list", "--file", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("tar runs");
+        std::io::Write::write_all(&mut tar.stdin.take().unwrap(), &tarball).unwrap();
+        let listing = tar.wait_with_output().unwrap();
+        assert!(listing.status.success());
+        let theirs: Vec<String> = String::from_utf8(listing.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| line.trim_start_matches("./").to_owned())
+            .filter(|name| !name.is_empty() && !name.ends_with('/'))
+            .collect();
+        let ours: Vec<String> = members.files.keys().cloned().collect();
+        let mut sorted = theirs.clone();
+        sorted.sort();
+        assert_eq!(ours, sorted, "{}: control members", deb.path.display());
+
+        for (name, bytes) in &members.files {
+            let expected = dpkg_deb(&["--info".as_ref(), path, name.as_ref()]);
+            assert!(
+                expected == *bytes,
+                "{}: `{name}` differs from dpkg-deb's",
+                deb.path.display()
+            );
+        }
+
+        let ours = with_data(open(), &limits, |_, reader| {
+            Sha256::of_reader(reader).map_err(|e| build_vocab::Error::MalformedDeb {
+                reason: e.to_string(),
+            })
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", deb.path.display()));
+        let theirs = Sha256::of(&dpkg_deb(&["--fsys-tarfile".as_ref(), path]));
+        assert_eq!(ours, theirs, "{}: data tar", deb.path.display());
+    }
+    eprintln!("{} packages read as dpkg-deb reads them", debs.len());
+}
