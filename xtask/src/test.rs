@@ -32,6 +32,8 @@ const TEST_PACKAGES: &[&str] = &[
     "qemu-system-x86",
     "qemu-utils",
     "shellcheck",
+    "swtpm",
+    "swtpm-tools",
     "systemd",
     "xz-utils",
     "zstd",
