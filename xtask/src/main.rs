@@ -47,6 +47,21 @@ enum Task {
         #[arg(long)]
         extract: Option<String>,
     },
+    /// Predict the TPM PCRs, firmware events and TDX RTMRs of booting a UKI, as the
+    /// `.measurements.json` a build writes (JSON on standard output).
+    Measure {
+        /// The UKI (`.efi`) to measure.
+        file: PathBuf,
+        /// Also predict booting this raw GPT disk (whose ESP holds the UKI as BOOTX64.EFI).
+        #[arg(long)]
+        disk: Option<PathBuf>,
+        /// The command line the firmware passes as LoadOptions (QEMU `-append`).
+        #[arg(long, default_value = "")]
+        append: String,
+        /// systemd's phase measurements after boot: none, initrd or host.
+        #[arg(long, default_value = "none", value_parser = parse_phases)]
+        phases: tdx_measure::SystemdPhases,
+    },
     /// Measure speed as ratios against a baseline run side by side.
     #[command(subcommand)]
     Bench(bench::Bench),
@@ -78,6 +93,12 @@ fn run(task: Task) -> Result<()> {
         Task::Summary(args) => summary::run(&args),
         Task::Bench(bench) => bench::run(&bench),
         Task::InspectUki { file, extract } => inspect_uki(&file, extract.as_deref()),
+        Task::Measure {
+            file,
+            disk,
+            append,
+            phases,
+        } => measure(&file, disk.as_deref(), &append, phases),
     }
 }
 
@@ -89,6 +110,49 @@ fn inspect_uki(file: &std::path::Path, section: Option<&str>) -> Result<()> {
         None => print!("{}", uki_stitcher::inspect(&bytes)?),
     }
     Ok(())
+}
+
+fn measure(
+    file: &std::path::Path,
+    disk: Option<&std::path::Path>,
+    append: &str,
+    phases: tdx_measure::SystemdPhases,
+) -> Result<()> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let image = read(file)?;
+    let disk_head = disk
+        .map(|path| -> Result<Vec<u8>> {
+            use std::io::Read;
+            let mut head = Vec::new();
+            std::fs::File::open(path)
+                .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(head)
+        })
+        .transpose()?;
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let sha256 = build_vocab::Sha256::of(&image).to_string();
+    let report = image_builder::measure::report(
+        &name,
+        &image,
+        &sha256,
+        disk_head.as_deref(),
+        append,
+        phases,
+    )?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn parse_phases(text: &str) -> Result<tdx_measure::SystemdPhases, String> {
+    match text {
+        "none" => Ok(tdx_measure::SystemdPhases::None),
+        "initrd" => Ok(tdx_measure::SystemdPhases::Initrd),
+        "host" => Ok(tdx_measure::SystemdPhases::Host),
+        other => Err(format!("`{other}`: expected none, initrd or host")),
+    }
 }
 
 /// The workspace root: xtask lives one level below it.

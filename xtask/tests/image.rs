@@ -64,6 +64,7 @@ fn flashbox_l1_boots_and_its_workload_runs() {
     let (efi, _) = first_build();
     let guest = support::boot_and_report(Boot::Uki(efi), &scratch().join("boot-uki"));
     support::assert_workload_runs(&guest, &support::not_built(efi));
+    support::measured::assert_measurements_match(efi, "qemu-kernel", &guest.tpm);
 }
 
 #[test]
@@ -225,6 +226,7 @@ fn gcp_disk_boots_and_its_workload_runs() {
     // OVMF finds EFI/BOOT/BOOTX64.EFI on the ESP, as a GCP VM's firmware does.
     let guest = support::boot_and_report(Boot::Disk(&disk), &output.join("boot-disk"));
     support::assert_workload_runs(&guest, &support::not_built(&efi));
+    support::measured::assert_measurements_match(&efi, "disk", &guest.tpm);
 }
 
 #[test]

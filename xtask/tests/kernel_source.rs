@@ -74,4 +74,5 @@ fn a_source_kernel_builds_twice_identically_and_boots() {
     let efi = &ukis[0].0;
     let guest = support::boot_and_report(Boot::Uki(efi), &root.join("boot"));
     support::assert_workload_runs(&guest, &support::not_built(efi));
+    support::measured::assert_measurements_match(efi, "qemu-kernel", &guest.tpm);
 }

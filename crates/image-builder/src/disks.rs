@@ -18,15 +18,25 @@ pub const GCP_PROFILE: &str = "gcp";
 /// The profile that asks for the Azure VHD.
 pub const AZURE_PROFILE: &str = "azure";
 
+/// The disks a build wrote.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DisksWritten {
+    /// Their paths, in repart-gpt's output order.
+    pub paths: Vec<PathBuf>,
+    /// The disk's first bytes up to the end of its primary partition entries (for its
+    /// measurement), when there is a disk.
+    pub primary_tables: Option<Vec<u8>>,
+}
+
 /// Writes the disks the profiles of `config` ask for into `output_dir` as `<name>.*`;
-/// returns their paths and the stage's detail.
+/// returns them and the stage's detail.
 pub(crate) fn write(
     config: &ImageConfig,
     uki: &Path,
     output_dir: &Path,
     name: &str,
     source_date_epoch: u64,
-) -> Result<(Vec<PathBuf>, String), Error> {
+) -> Result<(DisksWritten, String), Error> {
     let profiles = &config.config.profiles;
     let outputs: BTreeSet<OutputKind> = [
         (GCP_PROFILE, OutputKind::GcpTarGz),
@@ -37,7 +47,10 @@ pub(crate) fn write(
     .map(|(_, kind)| kind)
     .collect();
     if outputs.is_empty() {
-        return Ok((Vec::new(), "no gcp/azure profile: none".to_owned()));
+        return Ok((
+            DisksWritten::default(),
+            "no gcp/azure profile: none".to_owned(),
+        ));
     }
     let directories: Vec<&Path> = config
         .output
@@ -81,5 +94,10 @@ pub(crate) fn write(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    Ok((built.files.into_iter().map(|f| f.path).collect(), detail))
+    let primary_tables = repart_gpt::table::primary_tables(&built.layout).map_err(Error::Disk)?;
+    let written = DisksWritten {
+        paths: built.files.into_iter().map(|f| f.path).collect(),
+        primary_tables: Some(primary_tables),
+    };
+    Ok((written, detail))
 }

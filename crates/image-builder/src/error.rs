@@ -75,6 +75,9 @@ pub enum Error {
     /// Writing a disk image failed.
     #[error("writing the disk images")]
     Disk(#[source] repart_gpt::Error),
+    /// The UKI's measurements could not be predicted.
+    #[error("predicting the UKI's measurements")]
+    Measure(#[source] tdx_measure::Error),
     /// Disk images derive their ids from the seed, which must be fixed.
     #[error("disk images need a fixed Seed= for reproducible ids")]
     NoFixedSeed,

@@ -44,6 +44,7 @@ pub mod error;
 pub mod kernel;
 pub mod layout;
 pub mod manifest;
+pub mod measure;
 pub mod pipeline;
 pub mod prepare;
 pub mod request;

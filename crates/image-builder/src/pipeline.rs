@@ -21,6 +21,7 @@ use rootfs_assembler::{
 
 use crate::disks;
 use crate::error::Error;
+use crate::measure;
 use kernel_builder::source::BuiltKernel;
 
 use crate::kernel::{self, KernelImage};
@@ -170,14 +171,32 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         let detail = stitch_uki(config, &rootfs, &kernel, &initrd_path, &uki_path)?;
         Ok(((), detail))
     })?;
-    let disks = stages.run(Stage::Disks, &[], |_| {
+    let written = stages.run(Stage::Disks, &[], |_| {
         disks::write(config, &uki_path, &output_dir, &name, source_date_epoch)
+    })?;
+    let disks = written.paths;
+    let measurements_path = output_dir.join(format!("{name}.measurements.json"));
+    stages.run(Stage::Measure, &[], |_| {
+        let image = std::fs::read(&uki_path).at(&uki_path)?;
+        let sha256 = Sha256::of(&image);
+        let report = measure::report(
+            &format!("{name}.efi"),
+            &image,
+            &sha256.to_string(),
+            written.primary_tables.as_deref(),
+            "",
+            measure::systemd_phases(&rootfs.root),
+        )?;
+        measure::write(&report, &measurements_path)?;
+        let targets: Vec<&str> = report.targets.iter().map(|t| t.target).collect();
+        Ok(((), format!("{} ({})", report.stub, targets.join(", "))))
     })?;
 
     let manifest_path = output_dir.join(format!("{name}.manifest"));
     let manifest = stages.run(Stage::Manifest, &[], |_| {
         let artifacts = std::iter::once(&uki_path)
             .chain(&disks)
+            .chain(std::iter::once(&measurements_path))
             .map(|path| artifact(path))
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = Manifest {

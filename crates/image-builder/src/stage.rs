@@ -39,6 +39,8 @@ pub enum Stage {
     Uki,
     /// The cloud disks of the gcp/azure profiles.
     Disks,
+    /// The predicted TPM and TDX measurements of booting the UKI and disk.
+    Measure,
     /// The manifest next to the UKI.
     Manifest,
 }
@@ -58,6 +60,7 @@ impl Stage {
             Self::Initrd => "initrd",
             Self::Uki => "uki",
             Self::Disks => "disk",
+            Self::Measure => "measure",
             Self::Manifest => "manifest",
         }
     }
@@ -77,6 +80,7 @@ impl fmt::Display for Stage {
             Self::Initrd => "writing the initrd",
             Self::Uki => "stitching the UKI",
             Self::Disks => "writing the disk images",
+            Self::Measure => "predicting the measurements",
             Self::Manifest => "writing the manifest",
         };
         f.write_str(doing)

@@ -16,6 +16,17 @@ use crate::error::Result;
 use crate::layout::{GPT_ENTRIES, Layout};
 use crate::sparse::SparseImage;
 
+/// The disk's first bytes as [`write_tables`] writes them, up to the end of the primary
+/// partition entry array (at most the first MiB, where no partition starts): the protective
+/// MBR, the primary GPT header and its entries. Firmware measures the GPT from these.
+pub fn primary_tables(layout: &Layout) -> Result<Vec<u8>> {
+    let mut disk = SparseImage::new(layout.disk_size);
+    write_tables(layout, &mut disk)?;
+    let mut head = vec![0; layout.disk_size.min(1 << 20) as usize];
+    disk.read_at(0, &mut head);
+    Ok(head)
+}
+
 /// Writes the protective MBR and both GPTs of `layout` into `disk`.
 pub fn write_tables(layout: &Layout, disk: &mut SparseImage) -> Result<()> {
     assert_eq!(

@@ -105,16 +105,9 @@ impl Digests {
 
     /// Both digests of the concatenation of `parts`, in one pass.
     pub fn of_parts(parts: &[&[u8]]) -> Self {
-        let mut sha256 = Sha256::new();
-        let mut sha384 = Sha384::new();
-        for part in parts {
-            sha256.update(part);
-            sha384.update(part);
-        }
-        Self {
-            sha256: sha256.finalize().into(),
-            sha384: sha384.finalize().into(),
-        }
+        let mut hasher = BothHasher::new();
+        parts.iter().for_each(|part| hasher.update(part));
+        hasher.finish()
     }
 
     /// The digest of `bank`.
@@ -131,6 +124,45 @@ impl From<uki_stitcher::authenticode::Digests> for Digests {
         Self {
             sha256: digests.sha256,
             sha384: digests.sha384,
+        }
+    }
+}
+
+/// Hashes bytes into both banks at once: the streaming form of [`Digests::of_parts`], which
+/// can be cloned part-way to finish two digests that share a prefix.
+#[derive(Debug, Clone, Default)]
+pub struct BothHasher {
+    sha256: Sha256,
+    sha384: Sha384,
+}
+
+impl BothHasher {
+    /// A hasher that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Hashes `bytes`.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.sha384.update(bytes);
+    }
+
+    /// Hashes `count` zero bytes (a loader's fill past a section's raw data, padding).
+    pub fn update_zeros(&mut self, mut count: usize) {
+        const ZEROS: [u8; 4096] = [0; 4096];
+        while count > 0 {
+            let chunk = count.min(ZEROS.len());
+            self.update(&ZEROS[..chunk]);
+            count -= chunk;
+        }
+    }
+
+    /// The digests of everything hashed.
+    pub fn finish(self) -> Digests {
+        Digests {
+            sha256: self.sha256.finalize().into(),
+            sha384: self.sha384.finalize().into(),
         }
     }
 }

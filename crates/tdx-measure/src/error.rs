@@ -37,6 +37,18 @@ pub enum Error {
         /// The versions that are.
         modelled: String,
     },
+    /// The UKI or boot uses something whose measurements are not modelled.
+    #[error("not modelled: {what}")]
+    Unmodelled {
+        /// What.
+        what: String,
+    },
+    /// The GPT of a disk could not be read for its measurement.
+    #[error("the disk's GPT: {reason}")]
+    Gpt {
+        /// What is wrong.
+        reason: String,
+    },
     /// The UKI lacks what a systemd-stub UKI has.
     #[error("the UKI: {reason}")]
     NotAUki {

@@ -163,17 +163,21 @@ pub struct Event {
     pub digests: Digests,
     /// What was measured, for people (`section .linux`, `UKI (Authenticode)`).
     pub description: String,
+    /// The event data the log records, where it is predicted (not for image loads, whose
+    /// data holds load addresses).
+    pub data: Option<Vec<u8>>,
 }
 
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut event = serializer.serialize_struct("Event", 5)?;
+        let mut event = serializer.serialize_struct("Event", 6)?;
         event.serialize_field("pcr", &self.pcr)?;
         event.serialize_field("type", &self.event_type)?;
         event.serialize_field("sha256", &hex(self.digests.get(Bank::Sha256)))?;
         event.serialize_field("sha384", &hex(self.digests.get(Bank::Sha384)))?;
         event.serialize_field("description", &self.description)?;
+        event.serialize_field("data", &self.data.as_deref().map(hex))?;
         event.end()
     }
 }

@@ -13,6 +13,18 @@ use crate::log::EventLog;
 /// PCRs of a TPM 2.0 PC Client platform.
 pub const PCR_COUNT: u32 = 24;
 
+/// A PCR's value at TPM reset: all ones for the dynamic-launch PCRs 17-22 (only a DRTM
+/// event resets them to zero), zero for the others.
+fn reset_value(bank: Bank, pcr: u32) -> Vec<u8> {
+    let fill = if (17..=22).contains(&pcr) { 0xFF } else { 0 };
+    vec![fill; bank.digest_len()]
+}
+
+/// The PCRs of `bank` at TPM reset.
+fn reset_bank(bank: Bank) -> Vec<Vec<u8>> {
+    (0..PCR_COUNT).map(|pcr| reset_value(bank, pcr)).collect()
+}
+
 /// A TDX measurement register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TdxRegister {
@@ -57,11 +69,11 @@ impl Default for Registers {
 }
 
 impl Registers {
-    /// Every register zero.
+    /// Every register as at reset (zero, PCRs 17-22 all ones).
     pub fn new() -> Self {
         let pcrs = Bank::ALL
             .iter()
-            .map(|&bank| (bank, vec![vec![0; bank.digest_len()]; PCR_COUNT as usize]))
+            .map(|&bank| (bank, reset_bank(bank)))
             .collect();
         Self {
             pcrs,
@@ -80,6 +92,16 @@ impl Registers {
 
     /// Extends PCR `pcr` in both banks, and the RTMR it maps to with the SHA-384 digest.
     pub fn extend(&mut self, pcr: u32, digests: &Digests) {
+        self.extend_tpm_only(pcr, digests);
+        if let Some(TdxRegister::Rtmr(index)) = TdxRegister::of_pcr(pcr) {
+            let register = &mut self.rtmrs[usize::from(index)];
+            *register = Bank::Sha384.extend(register, &digests.sha384);
+        }
+    }
+
+    /// Extends PCR `pcr` in both banks only, as a TPM-only measurement (systemd's
+    /// userspace) does.
+    pub fn extend_tpm_only(&mut self, pcr: u32, digests: &Digests) {
         for bank in Bank::ALL {
             if let Some(register) = self
                 .pcrs
@@ -88,10 +110,6 @@ impl Registers {
             {
                 *register = bank.extend(register, digests.get(bank));
             }
-        }
-        if let Some(TdxRegister::Rtmr(index)) = TdxRegister::of_pcr(pcr) {
-            let register = &mut self.rtmrs[usize::from(index)];
-            *register = Bank::Sha384.extend(register, &digests.sha384);
         }
     }
 
@@ -113,7 +131,7 @@ pub fn replay(log: &EventLog) -> BTreeMap<Bank, Vec<Vec<u8>>> {
     let mut banks: BTreeMap<Bank, Vec<Vec<u8>>> = Bank::ALL
         .iter()
         .filter(|bank| log.banks.iter().any(|(id, _)| *id == bank.algorithm()))
-        .map(|&bank| (bank, vec![vec![0; bank.digest_len()]; PCR_COUNT as usize]))
+        .map(|&bank| (bank, reset_bank(bank)))
         .collect();
     for event in &log.events {
         if event.event_type == EventType::NO_ACTION {

@@ -61,33 +61,74 @@ pub struct SectionInfo {
     pub text: Option<String>,
 }
 
+/// One section as a PE loader maps it, read without hashing anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappedSection<'a> {
+    /// Name (lossily decoded).
+    pub name: String,
+    /// VirtualAddress.
+    pub virtual_address: u32,
+    /// VirtualSize: the section's length in memory.
+    pub virtual_size: u32,
+    /// PointerToRawData.
+    pub file_offset: u32,
+    /// SizeOfRawData.
+    pub file_size: u32,
+    /// What the file supplies: the first min(VirtualSize, SizeOfRawData) bytes of the raw
+    /// data. In memory the section is these bytes and then [`Self::zero_fill`] zeros.
+    pub contents: &'a [u8],
+}
+
+impl MappedSection<'_> {
+    /// The zeros the loader adds after [`Self::contents`] to make VirtualSize bytes.
+    pub fn zero_fill(&self) -> usize {
+        (self.virtual_size as usize).saturating_sub(self.contents.len())
+    }
+}
+
+/// The sections of a PE image in table order, as a loader maps them.
+pub fn sections(image: &[u8]) -> Result<Vec<MappedSection<'_>>, Error> {
+    let view = PeView::parse(image, PeRole::Image)?;
+    view.sections
+        .iter()
+        .map(|section| {
+            Ok(MappedSection {
+                name: section.name_lossy(),
+                virtual_address: section.virtual_address,
+                virtual_size: section.virtual_size,
+                file_offset: section.file_offset,
+                file_size: section.file_size,
+                contents: section.contents(image, PeRole::Image)?,
+            })
+        })
+        .collect()
+}
+
 /// Lists the sections of a PE image with sizes and SHA-256, and computes its CheckSum and
 /// Authenticode digests.
 pub fn inspect(image: &[u8]) -> Result<Inspection, Error> {
     let view = PeView::parse(image, PeRole::Image)?;
-    let sections = view
-        .sections
-        .iter()
+    let sections = sections(image)?
+        .into_iter()
         .map(|section| {
-            let contents = section.contents(image, PeRole::Image)?;
-            let name = section.name_lossy();
+            let name = section.name;
             let text = TEXT_SECTIONS
                 .contains(&name.as_str())
-                .then(|| std::str::from_utf8(contents).ok())
+                .then(|| std::str::from_utf8(section.contents).ok())
                 .flatten()
                 .map(|t| t.trim_end_matches('\0').to_owned());
-            Ok(SectionInfo {
+            SectionInfo {
                 name,
                 virtual_address: section.virtual_address,
                 virtual_size: section.virtual_size,
                 file_offset: section.file_offset,
                 file_size: section.file_size,
-                size: contents.len() as u32,
-                sha256: Sha256::digest(contents).into(),
+                size: section.contents.len() as u32,
+                sha256: Sha256::digest(section.contents).into(),
                 text,
-            })
+            }
         })
-        .collect::<Result<_, Error>>()?;
+        .collect();
     Ok(Inspection {
         sections,
         section_alignment: view.section_alignment,

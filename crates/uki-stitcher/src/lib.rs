@@ -73,7 +73,7 @@ pub mod stitch;
 pub use checksum::{PeChecksum, pe_checksum};
 pub use error::{Error, PeRole};
 pub use inputs::{OsRelease, UkiInputs, Uname};
-pub use inspect::{Inspection, SectionInfo, extract, inspect};
+pub use inspect::{Inspection, MappedSection, SectionInfo, extract, inspect, sections};
 pub use layout::{Layout, Origin, SectionLayout};
 pub use output::write_uki_file;
 pub use sbat::{Sbat, SbatEntry};

@@ -1,7 +1,10 @@
 //! What the end-to-end tests of `cargo xtask image` share: running the pipeline under a
-//! chosen umask/TZ/locale; booting a UKI or a disk with QEMU + OVMF (TCG) and a NIC, reading
-//! what the test-only `boot-check/` tree's unit reports about the running image and
-//! asserting that its workload runs; and naming where two UKIs differ.
+//! chosen umask/TZ/locale; booting a UKI or a disk with QEMU + OVMF (TCG), a NIC and a
+//! software TPM, reading what the test-only `boot-check/` tree's unit reports about the
+//! running image and asserting that its workload runs; checking the build's predicted
+//! measurements against the measured boot ([`measured`]); and naming where two UKIs differ.
+
+pub(crate) mod measured;
 
 use std::path::{Path, PathBuf};
 
@@ -146,12 +149,16 @@ pub(crate) struct GuestReport {
     pub ssh_banner: Option<String>,
     /// The console's last lines.
     pub console_tail: String,
+    /// The TPM's PCRs and firmware event log, as `print-measurements` printed them.
+    pub tpm: measured::TpmReport,
 }
 
-/// Boots `boot` with QEMU + OVMF (TCG, q35, 4 GiB) and a user-mode NIC that reaches nothing
-/// outside (`restrict=on`, with a forward of the guest's port 22 to a free local port), until
-/// the image printed its measurements and `flashbox-boot-check` finished its report on the
-/// second serial port (at most 15 minutes); reads the SSH banner through the forward.
+/// Boots `boot` with QEMU + OVMF (TCG, q35, 4 GiB), a software TPM 2.0 with SHA-256 and
+/// SHA-384 banks, and a user-mode NIC without option ROM that reaches nothing outside
+/// (`restrict=on`, with a forward of the guest's port 22 to a free local port), until the
+/// image printed its measurements and `flashbox-boot-check` finished its report on the
+/// second serial port (at most 15 minutes); reads the SSH banner through the forward. A
+/// disk is the first boot option.
 pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
     std::fs::create_dir_all(dir).unwrap();
     let console = dir.join("console.log");
@@ -160,14 +167,17 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
         let _ = std::fs::remove_file(file);
     }
     let ssh_port = free_local_port();
+    let tpm = measured::Swtpm::start(dir);
     let mut command = Command::new("qemu-system-x86_64");
     command
         .args(["-accel", "tcg", "-machine", "q35", "-m", "4096"])
         .args(["-nographic", "-monitor", "none", "-no-reboot"])
-        .arg("-nic")
+        .arg("-netdev")
         .arg(format!(
-            "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22"
+            "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22"
         ))
+        .args(["-device", "virtio-net-pci,netdev=net0,romfile="])
+        .args(tpm.qemu_arguments())
         .args(["-bios", "/usr/share/ovmf/OVMF.fd"])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
@@ -175,10 +185,13 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
         .arg(format!("file:{}", report.display()));
     match boot {
         Boot::Uki(efi) => command.arg("-kernel").arg(efi),
-        Boot::Disk(disk) => command.arg("-drive").arg(format!(
-            "file={},format=raw,if=virtio,snapshot=on",
-            disk.display()
-        )),
+        Boot::Disk(disk) => command
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=none,id=disk0,snapshot=on",
+                disk.display()
+            ))
+            .args(["-device", "virtio-blk-pci,drive=disk0,bootindex=0"]),
     };
     let mut qemu = command
         .stdin(Stdio::null())
@@ -196,7 +209,7 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
     while started.elapsed() < deadline && !(reported && measured) {
         std::thread::sleep(Duration::from_secs(3));
         reported = read(&report).contains("flashbox-check: done");
-        measured = read(&console).contains("flashbox-measurements:");
+        measured = read(&console).contains("flashbox-measurements: done");
         if qemu.try_wait().unwrap().is_some() {
             break;
         }
@@ -204,6 +217,7 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
     let ssh_banner = reported.then(|| read_banner(ssh_port)).flatten();
     let _ = qemu.kill();
     let _ = qemu.wait();
+    drop(tpm);
     let console_text = read(&console);
     let lines: Vec<&str> = console_text.lines().collect();
     let console_tail = lines[lines.len().saturating_sub(40)..].join("\n");
@@ -217,6 +231,7 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
     let mut guest = parse_report(&read(&report));
     guest.ssh_banner = ssh_banner;
     guest.console_tail = console_tail;
+    guest.tpm = measured::parse_tpm(&console_text);
     guest
 }
 
