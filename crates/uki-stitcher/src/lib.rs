@@ -69,6 +69,8 @@ pub mod output;
 mod pe;
 pub mod sbat;
 pub mod stitch;
+#[cfg(feature = "synthetic-pe")]
+pub mod synthetic;
 
 pub use checksum::{PeChecksum, pe_checksum};
 pub use error::{Error, PeRole};
