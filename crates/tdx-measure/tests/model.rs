@@ -11,21 +11,7 @@ use uki_stitcher::{OsRelease, Sbat, UkiInputs, Uname};
 
 /// A PE kernel whose SizeOfImage (and so `.linux`'s VirtualSize) exceeds its file.
 fn kernel() -> Vec<u8> {
-    StubSpec {
-        pe32_plus: true,
-        section_alignment: 0x1000,
-        file_alignment: 0x200,
-        sections: vec![
-            StubSection {
-                name: ".text",
-                data: vec![0x90; 0x10],
-                code: true,
-            },
-            StubSection::new(".data", vec![0x11; 0x300]),
-        ],
-        certificate: None,
-    }
-    .build()
+    StubSpec::kernel(vec![StubSection::new(".data", vec![0x11; 0x300])]).build()
 }
 
 fn uki(stub: &[u8], kernel: &[u8], initrd: &[u8], os_release: bool) -> Vec<u8> {

@@ -64,6 +64,23 @@ impl StubSpec {
         }
     }
 
+    /// A small PE kernel: FileAlignment 0x200, SectionAlignment 0x1000 (so SizeOfImage
+    /// exceeds the file), a 16-byte `.text`, then `sections`.
+    pub fn kernel(sections: Vec<StubSection>) -> StubSpec {
+        let text = StubSection {
+            name: ".text",
+            data: vec![0x90; 0x10],
+            code: true,
+        };
+        StubSpec {
+            pe32_plus: true,
+            section_alignment: 0x1000,
+            file_alignment: 0x200,
+            sections: std::iter::once(text).chain(sections).collect(),
+            certificate: None,
+        }
+    }
+
     /// A PE32+ EFI application with these sections, written by `object`.
     pub fn build(&self) -> Vec<u8> {
         let mut data = Vec::new();

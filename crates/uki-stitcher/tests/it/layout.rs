@@ -205,24 +205,11 @@ fn a_stub_without_sbat_gets_one_after_linux_with_the_kernel_s_entries() {
     spec.sections.retain(|s| s.name != ".sbat");
     let stub = spec.build();
     // A PE kernel (FileAlignment 0x200, SectionAlignment 0x1000) with its own .sbat.
-    let kernel = StubSpec {
-        pe32_plus: true,
-        section_alignment: 0x1000,
-        file_alignment: 0x200,
-        sections: vec![
-            StubSection {
-                name: ".text",
-                data: vec![0x90; 0x10],
-                code: true,
-            },
-            StubSection::new(
-                ".sbat",
-                "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n\
-                 linux,1,The Linux Developers,linux,6.12,https://linux.org\n",
-            ),
-        ],
-        certificate: None,
-    }
+    let kernel = StubSpec::kernel(vec![StubSection::new(
+        ".sbat",
+        "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n\
+         linux,1,The Linux Developers,linux,6.12,https://linux.org\n",
+    )])
     .build();
     let inputs = sample_inputs(&stub, &kernel, INITRD);
     let plan = uki_stitcher::plan(&inputs).unwrap();
