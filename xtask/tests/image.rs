@@ -162,10 +162,15 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
     );
     let a = std::fs::read(first).unwrap();
     let b = std::fs::read(&second).unwrap();
-    if a == b {
-        return;
-    }
-    panic!("the two UKIs differ: {}", explain_difference(&a, &b));
+    assert!(
+        a == b,
+        "the two UKIs differ: {}",
+        explain_difference(&a, &b)
+    );
+    // The predicted measurements are a function of the UKI: the same document, byte for byte.
+    let measurements =
+        |efi: &Path| std::fs::read_to_string(efi.with_extension("measurements.json")).unwrap();
+    assert_eq!(measurements(first), measurements(&second));
 }
 
 #[test]
