@@ -1,6 +1,7 @@
 //! The flags that change what a build resolves, shared by `image`, `lock`, `why` and
 //! `bench resolve`, turned into image-builder's [`ResolveRequest`] (which decides the rest:
-//! the kernel package added, `Snapshot=` handling, the lock file's name).
+//! the kernel package added, `Snapshot=` handling, the lock file's name), and the TDX
+//! firmware flags of `image` and `measure`.
 
 use std::path::PathBuf;
 
@@ -42,6 +43,31 @@ pub(crate) struct LockFileArgs {
     /// or `mkosi.lock` for a tree without NAME).
     #[arg(long)]
     pub lock_file: Option<PathBuf>,
+}
+
+/// The TDX firmware whose MRTD the measurements report, shared by `image` and `measure`.
+#[derive(Args)]
+pub(crate) struct TdxFirmwareArgs {
+    /// A TDX firmware image (TDVF: OVMF built with TDX support, e.g. the `ovmf` package's
+    /// `/usr/share/ovmf/OVMF.fd`) to compute MRTD from (default: MRTD is not computed).
+    #[arg(long, env = "FLASHBOX_TDX_FIRMWARE")]
+    pub tdx_firmware: Option<PathBuf>,
+    /// The order in which the VMM adds the firmware's pages: single-pass (QEMU 9 and later
+    /// with upstream KVM) or two-pass (QEMU 8 TDX stacks).
+    #[arg(long, default_value = "single-pass", requires = "tdx_firmware")]
+    pub page_order: tdx_measure::PageOrder,
+}
+
+impl TdxFirmwareArgs {
+    /// The firmware to measure, if one was given.
+    pub(crate) fn firmware(&self) -> Option<image_builder::measure::TdxFirmware> {
+        self.tdx_firmware
+            .clone()
+            .map(|path| image_builder::measure::TdxFirmware {
+                path,
+                page_order: self.page_order,
+            })
+    }
 }
 
 impl BuildArgs {

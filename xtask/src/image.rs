@@ -8,7 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use image_builder::{BuildRequest, BuiltImage, CacheLayout, LockMode};
 
-use crate::build_config::{BuildArgs, LockFileArgs};
+use crate::build_config::{BuildArgs, LockFileArgs, TdxFirmwareArgs};
 use crate::progress::TerminalObserver;
 use crate::summary::DefinitionArgs;
 use crate::workspace_root;
@@ -38,6 +38,8 @@ pub(crate) struct ImageArgs {
     kernel_cache: Option<PathBuf>,
     #[command(flatten)]
     lock_file: LockFileArgs,
+    #[command(flatten)]
+    tdx_firmware: TdxFirmwareArgs,
 }
 
 pub(crate) fn run(args: &ImageArgs) -> Result<()> {
@@ -64,6 +66,7 @@ pub(crate) fn run(args: &ImageArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| workspace_root().join("build")),
         caches,
+        tdx_firmware: args.tdx_firmware.firmware(),
     };
     let observer = TerminalObserver::default();
     let built = image_builder::build(&request, &observer);

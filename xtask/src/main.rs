@@ -59,8 +59,10 @@ enum Task {
         #[arg(long, default_value = "")]
         append: String,
         /// systemd's phase measurements after boot: none, initrd or host.
-        #[arg(long, default_value = "none", value_parser = parse_phases)]
+        #[arg(long, default_value = "none")]
         phases: tdx_measure::SystemdPhases,
+        #[command(flatten)]
+        tdx_firmware: build_config::TdxFirmwareArgs,
     },
     /// Measure speed as ratios against a baseline run side by side.
     #[command(subcommand)]
@@ -98,7 +100,8 @@ fn run(task: Task) -> Result<()> {
             disk,
             append,
             phases,
-        } => measure(&file, disk.as_deref(), &append, phases),
+            tdx_firmware,
+        } => measure(&file, disk.as_deref(), &append, phases, &tdx_firmware),
     }
 }
 
@@ -117,42 +120,20 @@ fn measure(
     disk: Option<&std::path::Path>,
     append: &str,
     phases: tdx_measure::SystemdPhases,
+    tdx_firmware: &build_config::TdxFirmwareArgs,
 ) -> Result<()> {
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-    };
-    let image = read(file)?;
-    let disk_head = disk
-        .map(|path| -> Result<Vec<u8>> {
-            use std::io::Read;
-            let mut head = Vec::new();
-            std::fs::File::open(path)
-                .and_then(|f| f.take(1 << 20).read_to_end(&mut head))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(head)
-        })
-        .transpose()?;
-    let name = file.file_name().unwrap_or_default().to_string_lossy();
-    let sha256 = build_vocab::Sha256::of(&image).to_string();
-    let report = image_builder::measure::report(
-        &name,
-        &image,
-        &sha256,
-        disk_head.as_deref(),
-        append,
+    use image_builder::measure;
+    let disk_head = disk.map(measure::read_disk_head).transpose()?;
+    let firmware = tdx_firmware.firmware();
+    let shape = measure::BootShape {
+        disk_head: disk_head.as_deref(),
+        command_line: append,
         phases,
-    )?;
+        firmware: firmware.as_ref(),
+    };
+    let report = measure::report(file, &shape)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
-}
-
-fn parse_phases(text: &str) -> Result<tdx_measure::SystemdPhases, String> {
-    match text {
-        "none" => Ok(tdx_measure::SystemdPhases::None),
-        "initrd" => Ok(tdx_measure::SystemdPhases::Initrd),
-        "host" => Ok(tdx_measure::SystemdPhases::Host),
-        other => Err(format!("`{other}`: expected none, initrd or host")),
-    }
 }
 
 /// The workspace root: xtask lives one level below it.

@@ -78,6 +78,14 @@ pub enum Error {
     /// The UKI's measurements could not be predicted.
     #[error("predicting the UKI's measurements")]
     Measure(#[source] tdx_measure::Error),
+    /// A TDX firmware image could not be measured.
+    #[error("measuring the TDX firmware {}", path.display())]
+    Firmware {
+        /// The image.
+        path: PathBuf,
+        /// Why.
+        source: tdx_measure::Error,
+    },
     /// Disk images derive their ids from the seed, which must be fixed.
     #[error("disk images need a fixed Seed= for reproducible ids")]
     NoFixedSeed,

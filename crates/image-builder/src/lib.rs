@@ -21,6 +21,7 @@
 //!         lock_mode: LockMode::Update,
 //!         output_dir: "/src/flashboxes/build".into(),
 //!         caches: CacheLayout::for_user()?,
+//!         tdx_firmware: None,
 //!     };
 //!     let built = image_builder::build(&request, &Silent)?;
 //!     println!("{}: {} packages", built.uki.display(), built.manifest.packages.len());

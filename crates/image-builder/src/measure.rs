@@ -1,54 +1,101 @@
 //! The measurements of a built image: tdx-measure's prediction of what a TPM and a TD
 //! measure booting the UKI (QEMU `-kernel`, and the disk when the build wrote one), written
 //! as `<name>.measurements.json` next to the UKI. The root decides which of systemd's
-//! phase measurements follow the boot ([`systemd_phases`]).
+//! phase measurements follow the boot ([`systemd_phases`]); MRTD is computed when the build
+//! is given the TDX firmware its TDs boot ([`TdxFirmware`]).
 
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
-use tdx_measure::report::{FirmwareRegisters, FirmwareValue, Report, UkiFacts};
-use tdx_measure::{BootTarget, SystemdPhases, UkiMeasurements};
+use build_vocab::{AtPath, Sha256};
+use tdx_measure::report::{FirmwareRegisters, Report, UkiFacts};
+use tdx_measure::{BootTarget, PageOrder, SystemdPhases, UkiMeasurements};
 
 use crate::error::Error;
 
-/// What firmware-dependent registers are, until a TDVF image is measured.
-const NO_FIRMWARE: &str = "MRTD and RTMR0 are measured from the TDVF firmware image and the \
-                           VM shape; computing them is not implemented yet";
+/// How much of a disk's start the GPT's measurement needs: the protective MBR, the header and
+/// the partition entries, well within the first MiB.
+pub const DISK_HEAD_BYTES: u64 = 1 << 20;
 
-/// The report for the UKI `image` (called `file`, with SHA-256 `sha256`), for QEMU
-/// `-kernel` and, given the disk's first bytes `disk_head`, its disk; the firmware passes
-/// `command_line` as LoadOptions (empty: none, as builds assume).
-pub fn report(
-    file: &str,
-    image: &[u8],
-    sha256: &str,
-    disk_head: Option<&[u8]>,
-    command_line: &str,
-    phases: SystemdPhases,
-) -> Result<Report, Error> {
-    let measurements = UkiMeasurements::of(image, command_line).map_err(Error::Measure)?;
+/// A TDX firmware image (TDVF, e.g. `OVMF.fd`) to compute MRTD from, and the order in which
+/// the VMM adds its pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TdxFirmware {
+    /// The image.
+    pub path: PathBuf,
+    /// The VMM's page order.
+    pub page_order: PageOrder,
+}
+
+/// What the measurements depend on besides the UKI.
+#[derive(Debug, Clone, Copy)]
+pub struct BootShape<'a> {
+    /// The disk's first bytes ([`DISK_HEAD_BYTES`]), to predict booting it too.
+    pub disk_head: Option<&'a [u8]>,
+    /// What the firmware passes as LoadOptions (QEMU `-append`); empty: none, as builds assume.
+    pub command_line: &'a str,
+    /// Which of systemd's phase measurements follow the boot.
+    pub phases: SystemdPhases,
+    /// The TDX firmware, for MRTD.
+    pub firmware: Option<&'a TdxFirmware>,
+}
+
+/// The report for the UKI at `uki`, booted as `shape` says: QEMU `-kernel`, and the disk
+/// when `shape` has one.
+pub fn report(uki: &Path, shape: &BootShape<'_>) -> Result<Report, Error> {
+    let image = std::fs::read(uki).at(uki)?;
+    let measurements = UkiMeasurements::of(&image, shape.command_line).map_err(Error::Measure)?;
     let mut targets = vec![BootTarget::QemuKernel];
-    if let Some(head) = disk_head {
+    if let Some(head) = shape.disk_head {
         targets.push(BootTarget::Disk {
             gpt_event_data: tdx_measure::firmware::gpt_event_data(head).map_err(Error::Measure)?,
         });
     }
     let predictions = targets
         .iter()
-        .map(|target| measurements.boot(target, phases))
+        .map(|target| measurements.boot(target, shape.phases))
         .collect();
+    let firmware = match shape.firmware {
+        None => FirmwareRegisters::without_image(),
+        Some(firmware) => firmware_registers(firmware)?,
+    };
     Ok(Report::new(
         UkiFacts {
-            file: file.to_owned(),
+            file: file_name(uki),
             bytes: image.len() as u64,
-            sha256: sha256.to_owned(),
+            sha256: Sha256::of(&image).to_string(),
         },
         &measurements,
         predictions,
-        FirmwareRegisters {
-            mrtd: FirmwareValue::not_computed(NO_FIRMWARE),
-            rtmr0: FirmwareValue::not_computed(NO_FIRMWARE),
-        },
+        firmware,
     ))
+}
+
+fn firmware_registers(firmware: &TdxFirmware) -> Result<FirmwareRegisters, Error> {
+    let path = &firmware.path;
+    let bytes = std::fs::read(path).at(path)?;
+    FirmwareRegisters::of_image(&file_name(path), &bytes, firmware.page_order).map_err(|source| {
+        Error::Firmware {
+            path: path.clone(),
+            source,
+        }
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The first [`DISK_HEAD_BYTES`] of the disk image at `path` (all of it when shorter).
+pub fn read_disk_head(path: &Path) -> Result<Vec<u8>, Error> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(DISK_HEAD_BYTES).read_to_end(&mut head))
+        .at(path)?;
+    Ok(head)
 }
 
 /// Which phase words systemd in the image root `root` extends into PCR 11: none when the

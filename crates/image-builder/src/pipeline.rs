@@ -177,16 +177,13 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     let disks = written.paths;
     let measurements_path = output_dir.join(format!("{name}.measurements.json"));
     stages.run(Stage::Measure, &[], |_| {
-        let image = std::fs::read(&uki_path).at(&uki_path)?;
-        let sha256 = Sha256::of(&image);
-        let report = measure::report(
-            &format!("{name}.efi"),
-            &image,
-            &sha256.to_string(),
-            written.primary_tables.as_deref(),
-            "",
-            measure::systemd_phases(&rootfs.root),
-        )?;
+        let shape = measure::BootShape {
+            disk_head: written.primary_tables.as_deref(),
+            command_line: "",
+            phases: measure::systemd_phases(&rootfs.root),
+            firmware: request.tdx_firmware.as_ref(),
+        };
+        let report = measure::report(&uki_path, &shape)?;
         measure::write(&report, &measurements_path)?;
         let targets: Vec<&str> = report.targets.iter().map(|t| t.target).collect();
         Ok(((), format!("{} ({})", report.stub, targets.join(", "))))

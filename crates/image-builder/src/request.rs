@@ -174,4 +174,6 @@ pub struct BuildRequest {
     pub output_dir: PathBuf,
     /// The caches.
     pub caches: CacheLayout,
+    /// The TDX firmware whose MRTD the measurements report (none: MRTD is not computed).
+    pub tdx_firmware: Option<crate::measure::TdxFirmware>,
 }

@@ -49,6 +49,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The firmware image is not a TDX firmware (TDVF) image this crate can read.
+    #[error("the TDX firmware image: {reason}")]
+    Firmware {
+        /// What is wrong.
+        reason: String,
+    },
     /// The UKI lacks what a systemd-stub UKI has.
     #[error("the UKI: {reason}")]
     NotAUki {

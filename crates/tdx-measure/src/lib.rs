@@ -9,6 +9,7 @@
 //! - [`linux`]: Linux's EFI stub (PCR 9).
 //! - [`firmware`]: EDK2's events around them (PCRs 4 and 5), for QEMU `-kernel` and disks.
 //! - [`predict`]: all of it for one UKI, hashed once, laid out per boot target.
+//! - [`tdvf`]: a TDX firmware image's layout and MRTD.
 //! - [`userspace`]: systemd's phase words in PCR 11 after boot.
 //! - [`report`]: the `.measurements.json` document.
 //! - [`bank`]: the SHA-256 and SHA-384 banks, digests in both, register extension.
@@ -41,6 +42,7 @@ pub mod predict;
 pub mod registers;
 pub mod report;
 pub mod stub;
+pub mod tdvf;
 pub mod uki;
 pub mod userspace;
 
@@ -50,4 +52,5 @@ pub use event::{Event, EventType};
 pub use firmware::BootTarget;
 pub use predict::{Prediction, UkiMeasurements};
 pub use registers::{Registers, TdxRegister};
+pub use tdvf::{PageOrder, Tdvf};
 pub use userspace::SystemdPhases;

@@ -15,17 +15,25 @@
 //!       "phases": [ { "after": "boot" | "<word>", "pcr11.sha256": ..., "pcr11.sha384": ... } ],
 //!       "events": [ { "pcr": 4, "type": "EV_EFI_BOOT_SERVICES_APPLICATION",
 //!                     "sha256": ..., "sha384": ..., "description": ..., "data": "<hex>" | null } ] } ],
-//!   "firmware": { "mrtd": { "status": ..., "reason": ... }, "rtmr0": { ... } }
+//!   "firmware": {
+//!     "image": null | { "file": "OVMF.fd", "bytes": N, "sha256": "<hex>",
+//!                       "page_order": "single-pass" | "two-pass" },
+//!     "mrtd": { "status": "not-computed" | "unverified" | "verified",
+//!               "value": null | "<hex>", "reason": "<why this status>" },
+//!     "rtmr0": { ... } }
 //! }
 //! ```
 //!
 //! Register values are lowercase hex. `firmware` says, per register that depends on the
-//! firmware image and VM shape, whether and how it was computed; a value that no
-//! independent implementation confirmed is never reported as verified.
+//! firmware image and VM shape, whether and how it was computed; a value whose computation
+//! no independent implementation's published vector confirmed is never reported as verified.
 
 use serde::Serialize;
 
+use crate::bank::hex;
+use crate::error::Error;
 use crate::predict::{Prediction, UkiMeasurements};
+use crate::tdvf::{self, PageOrder};
 
 /// The schema name and version.
 pub const SCHEMA: &str = "flashbox-measurements/1";
@@ -67,13 +75,72 @@ pub struct UkiFacts {
     pub sha256: String,
 }
 
+/// Why MRTD can be trusted when it was computed: the test that holds it to a published value.
+const MRTD_VERIFIED: &str = "computed from the firmware's TDVF metadata as the TDX module \
+    measures TDH.MEM.PAGE.ADD and TDH.MR.EXTEND; the computation reproduces the MRTD \
+    gce-tcb-verifier publishes for its synthetic TDVF image. It holds for a VMM that adds \
+    pages in the page order named in `image`";
+
+/// Why RTMR0 is not computed.
+const RTMR0_NOT_COMPUTED: &str = "RTMR0 holds the TD HOB, the variable store, the VMM's ACPI \
+    tables (which depend on the VMM's version, memory, vCPUs and devices) and boot variables; \
+    not modelled";
+
 /// The firmware-dependent registers.
 #[derive(Debug, Clone, Serialize)]
 pub struct FirmwareRegisters {
+    /// The TDX firmware image they were computed from, if any.
+    pub image: Option<FirmwareFacts>,
     /// MRTD.
     pub mrtd: FirmwareValue,
     /// RTMR0.
     pub rtmr0: FirmwareValue,
+}
+
+/// Which firmware image.
+#[derive(Debug, Clone, Serialize)]
+pub struct FirmwareFacts {
+    /// Its file name.
+    pub file: String,
+    /// Its length.
+    pub bytes: u64,
+    /// The SHA-256 of the file, hex.
+    pub sha256: String,
+    /// The order in which the VMM is assumed to add and measure its pages.
+    pub page_order: &'static str,
+}
+
+impl FirmwareRegisters {
+    /// The registers when no firmware image was given.
+    pub fn without_image() -> Self {
+        Self {
+            image: None,
+            mrtd: FirmwareValue::not_computed(
+                "MRTD is measured from the TDX firmware image: none was given",
+            ),
+            rtmr0: FirmwareValue::not_computed(RTMR0_NOT_COMPUTED),
+        }
+    }
+
+    /// The registers of the TDX firmware image `firmware` (called `file`) added by a VMM in
+    /// `order`.
+    pub fn of_image(file: &str, firmware: &[u8], order: PageOrder) -> Result<Self, Error> {
+        let mrtd = tdvf::mrtd(firmware, order)?;
+        Ok(Self {
+            image: Some(FirmwareFacts {
+                file: file.to_owned(),
+                bytes: firmware.len() as u64,
+                sha256: hex(&crate::Bank::Sha256.hash(firmware)),
+                page_order: order.name(),
+            }),
+            mrtd: FirmwareValue {
+                status: "verified",
+                value: Some(hex(&mrtd)),
+                reason: MRTD_VERIFIED.to_owned(),
+            },
+            rtmr0: FirmwareValue::not_computed(RTMR0_NOT_COMPUTED),
+        })
+    }
 }
 
 /// A firmware-dependent register: its value if computed, and how far to trust it.
@@ -89,7 +156,7 @@ pub struct FirmwareValue {
 
 impl FirmwareValue {
     /// A register not computed, and why.
-    pub fn not_computed(reason: impl Into<String>) -> Self {
+    fn not_computed(reason: impl Into<String>) -> Self {
         Self {
             status: "not-computed",
             value: None,

@@ -26,6 +26,20 @@ pub enum SystemdPhases {
     Host,
 }
 
+impl std::str::FromStr for SystemdPhases {
+    type Err = String;
+
+    /// `none`, `initrd` or `host`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "none" => Ok(Self::None),
+            "initrd" => Ok(Self::Initrd),
+            "host" => Ok(Self::Host),
+            other => Err(format!("`{other}`: expected none, initrd or host")),
+        }
+    }
+}
+
 impl SystemdPhases {
     /// The words in the order they are extended.
     pub fn words(self) -> &'static [&'static str] {

@@ -158,6 +158,24 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out.stdout
 }
 
+/// The report's firmware part names the booted firmware by the SHA-256 `sha256sum` gives and
+/// holds a verified MRTD.
+fn assert_mrtd_reported(firmware: &serde_json::Value) {
+    let output = Command::new("sha256sum")
+        .arg(super::FIRMWARE)
+        .output()
+        .expect("sha256sum runs");
+    let sha256 = String::from_utf8(output.stdout).unwrap();
+    let sha256 = sha256.split_whitespace().next().unwrap_or_default();
+    assert_eq!(firmware["image"]["sha256"], sha256, "{firmware}");
+    assert_eq!(firmware["mrtd"]["status"], "verified", "{firmware}");
+    let mrtd = firmware["mrtd"]["value"].as_str().unwrap_or_default();
+    assert!(
+        mrtd.len() == 96 && mrtd.bytes().all(|b| b.is_ascii_hexdigit()),
+        "MRTD is 48 bytes of hex: {firmware}"
+    );
+}
+
 /// The PCRs a prediction covers (0, 1 and 7 are the firmware's).
 fn predicted_pcr(pcr: u32) -> bool {
     (2..=6).contains(&pcr) || (8..=15).contains(&pcr)
@@ -167,11 +185,13 @@ fn predicted_pcr(pcr: u32) -> bool {
 /// is what the guest measured: every predicted event equals the real log's event at the
 /// same place among the predicted PCRs (digest by digest, and the data where predicted);
 /// every predicted PCR equals the guest's TPM; RTMR1/RTMR2 equal the fold of the real log;
-/// the log replays to the TPM's PCRs (so the log is whole); PCR 11 is one of the phases'.
+/// the log replays to the TPM's PCRs (so the log is whole); PCR 11 is one of the phases';
+/// MRTD is reported, verified, for the firmware booted (named by its `sha256sum`).
 pub(crate) fn assert_measurements_match(efi: &Path, target: &str, tpm: &TpmReport) {
     let path = efi.with_extension("measurements.json");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_mrtd_reported(&report["firmware"]);
     let prediction = report["targets"]
         .as_array()
         .and_then(|targets| targets.iter().find(|t| t["target"] == target))

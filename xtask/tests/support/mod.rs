@@ -82,6 +82,8 @@ pub(crate) fn tdx_init_stand_in() -> PathBuf {
 /// it `wait-for-key` fails and nothing ordered after it, dropbear included, starts).
 pub(crate) fn boot_test_arguments() -> Vec<String> {
     vec![
+        "--tdx-firmware".into(),
+        FIRMWARE.into(),
         "--extra-tree".into(),
         boot_check_tree().display().to_string(),
         "-E".into(),
@@ -153,6 +155,10 @@ pub(crate) struct GuestReport {
     pub tpm: measured::TpmReport,
 }
 
+/// The firmware the boot tests boot: Debian's unified OVMF image, which is also a TDX firmware
+/// (TDVF), so the builds report its MRTD.
+pub(crate) const FIRMWARE: &str = "/usr/share/ovmf/OVMF.fd";
+
 /// Boots `boot` with QEMU + OVMF (TCG, q35, 4 GiB), a software TPM 2.0 with SHA-256 and
 /// SHA-384 banks, and a user-mode NIC without option ROM that reaches nothing outside
 /// (`restrict=on`, with a forward of the guest's port 22 to a free local port), until the
@@ -178,7 +184,7 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
         ))
         .args(["-device", "virtio-net-pci,netdev=net0,romfile="])
         .args(tpm.qemu_arguments())
-        .args(["-bios", "/usr/share/ovmf/OVMF.fd"])
+        .args(["-bios", FIRMWARE])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
         .arg("-serial")
