@@ -16,6 +16,9 @@
 //! Only PCRs 2-6 and 8-15 are predicted here: PCRs 0, 1 and 7 (the firmware itself, its
 //! configuration and Secure Boot state) depend on the firmware build and VM, not on the
 //! UKI. No option ROM drivers are assumed (PCR 2 holds only its separator).
+//!
+//! The events are a TPM's log; a TD's firmware logs the same into its RTMRs but for the
+//! separators, which [`crate::registers`] folds as a TD does.
 
 use crate::bank::Digests;
 use crate::error::Error;

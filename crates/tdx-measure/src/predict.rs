@@ -20,7 +20,7 @@ use crate::userspace::{self, Phase, SystemdPhases};
 /// configuration and GPT (5), Linux's initrd and options (9), the UKI's sections (11) and
 /// the stub's configuration measurements (12).
 pub const REPORTED_PCRS: [u32; 5] = [4, 5, 9, 11, 12];
-/// The RTMRs a prediction reports: the fold of PCRs 2-6 and of PCRs 8-15.
+/// The RTMRs a prediction reports: a TD's fold of PCRs 2-6 and of PCRs 8-15.
 pub const REPORTED_RTMRS: [u8; 2] = [1, 2];
 
 /// What the boot components measure of one UKI, hashed once for every boot target.

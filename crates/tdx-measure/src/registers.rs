@@ -3,6 +3,13 @@
 //! -> MRTD, PCR 1 and 7 -> RTMR0, PCR 2-6 -> RTMR1, PCR 8-15 -> RTMR2; RTMR3 is the guest
 //! OS's). Replaying a real event log gives the same shapes, so prediction and truth compare
 //! register by register.
+//!
+//! The RTMRs are a TD's without a vTPM: there systemd-stub and Linux measure through EFI's
+//! CC measurement protocol (they do only when no TPM is present), so the TD's registers
+//! receive the events a TPM's PCRs would, but one rule differs: a TPM's firmware logs a
+//! separator into each of PCRs 0-7 at ReadyToBoot, while a TD's (EDK2's TdTcg2Dxe, since
+//! edk2-stable202411) logs one into RTMR0 (for PCRs 1 and 7) and one into RTMR1 (for
+//! PCRs 2-6). [`TdFold`] applies that rule to predicted events and real logs alike.
 
 use std::collections::BTreeMap;
 
@@ -55,11 +62,43 @@ impl TdxRegister {
     }
 }
 
+/// RTMRs folded from events a TPM's firmware would log, as a TD's firmware extends them:
+/// each SHA-384 digest into the register its PCR maps to, with one separator per RTMR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TdFold {
+    rtmrs: [Vec<u8>; 4],
+    separated: [bool; 4],
+}
+
+impl TdFold {
+    fn new() -> Self {
+        Self {
+            rtmrs: std::array::from_fn(|_| vec![0; 48]),
+            separated: [false; 4],
+        }
+    }
+
+    /// Folds an event of PCR `pcr` and type `event_type` with SHA-384 digest `sha384`.
+    fn extend(&mut self, pcr: u32, event_type: EventType, sha384: &[u8]) {
+        let Some(TdxRegister::Rtmr(index)) = TdxRegister::of_pcr(pcr) else {
+            return;
+        };
+        let index = usize::from(index);
+        if event_type == EventType::SEPARATOR {
+            if self.separated[index] {
+                return;
+            }
+            self.separated[index] = true;
+        }
+        self.rtmrs[index] = Bank::Sha384.extend(&self.rtmrs[index], sha384);
+    }
+}
+
 /// Registers after a sequence of events, from all-zero PCRs and RTMRs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registers {
     pcrs: BTreeMap<Bank, Vec<Vec<u8>>>,
-    rtmrs: [Vec<u8>; 4],
+    td: TdFold,
 }
 
 impl Default for Registers {
@@ -77,26 +116,20 @@ impl Registers {
             .collect();
         Self {
             pcrs,
-            rtmrs: std::array::from_fn(|_| vec![0; 48]),
+            td: TdFold::new(),
         }
     }
 
-    /// The registers after `events`, in order.
+    /// The registers after `events`, in order: the PCRs of a TPM, the RTMRs of a TD.
     pub fn after(events: &[Event]) -> Self {
         let mut registers = Self::new();
         for event in events {
-            registers.extend(event.pcr, &event.digests);
+            registers.extend_tpm_only(event.pcr, &event.digests);
+            registers
+                .td
+                .extend(event.pcr, event.event_type, &event.digests.sha384);
         }
         registers
-    }
-
-    /// Extends PCR `pcr` in both banks, and the RTMR it maps to with the SHA-384 digest.
-    pub fn extend(&mut self, pcr: u32, digests: &Digests) {
-        self.extend_tpm_only(pcr, digests);
-        if let Some(TdxRegister::Rtmr(index)) = TdxRegister::of_pcr(pcr) {
-            let register = &mut self.rtmrs[usize::from(index)];
-            *register = Bank::Sha384.extend(register, &digests.sha384);
-        }
     }
 
     /// Extends PCR `pcr` in both banks only, as a TPM-only measurement (systemd's
@@ -120,7 +153,7 @@ impl Registers {
 
     /// RTMR `index` (0 to 3).
     pub fn rtmr(&self, index: u8) -> &[u8] {
-        &self.rtmrs[usize::from(index)]
+        &self.td.rtmrs[usize::from(index)]
     }
 }
 
@@ -156,23 +189,19 @@ pub fn replay(log: &EventLog) -> BTreeMap<Bank, Vec<Vec<u8>>> {
     banks
 }
 
-/// The RTMRs a TD would hold after the log's events: each SHA-384 digest folded into the
-/// register its PCR maps to.
+/// The RTMRs a TD would hold after the log's events (a TPM's log): each SHA-384 digest
+/// folded into the register its PCR maps to, one separator per RTMR (see the module docs).
 pub fn fold_rtmrs(log: &EventLog) -> [Vec<u8>; 4] {
-    let mut rtmrs: [Vec<u8>; 4] = std::array::from_fn(|_| vec![0; 48]);
+    let mut fold = TdFold::new();
     for event in &log.events {
         if event.event_type == EventType::NO_ACTION {
             continue;
         }
-        if let (Some(TdxRegister::Rtmr(index)), Some(digest)) = (
-            TdxRegister::of_pcr(event.pcr),
-            event.digest(AlgorithmId::SHA384),
-        ) {
-            let register = &mut rtmrs[usize::from(index)];
-            *register = Bank::Sha384.extend(register, digest);
+        if let Some(digest) = event.digest(AlgorithmId::SHA384) {
+            fold.extend(event.pcr, event.event_type, digest);
         }
     }
-    rtmrs
+    fold.rtmrs
 }
 
 /// The locality of a `StartupLocality` EV_NO_ACTION event in PCR 0.
@@ -235,10 +264,41 @@ mod tests {
         let rtmrs = fold_rtmrs(&parsed);
         assert_eq!(rtmrs[0], vec![0; 48]);
         assert_eq!(rtmrs[1], pcr4);
-        let mut predicted = Registers::new();
-        predicted.extend(4, &Digests::of(b"app"));
+        let predicted = Registers::after(&[Event {
+            pcr: 4,
+            event_type: EventType::EFI_BOOT_SERVICES_APPLICATION,
+            digests: Digests::of(b"app"),
+            description: "app".into(),
+            data: None,
+        }]);
         assert_eq!(predicted.pcr(Bank::Sha384, 4), pcr4.as_slice());
         assert_eq!(predicted.rtmr(1), pcr4.as_slice());
+    }
+
+    /// A TPM's firmware separates each of PCRs 2-6; a TD's RTMR1, where they map, gets one.
+    #[test]
+    fn a_td_folds_one_separator_per_rtmr() {
+        let separator = EventType::SEPARATOR.0;
+        let log = sample_log(&[
+            (2, separator, &[0; 4]),
+            (3, separator, &[0; 4]),
+            (4, 0x8000_0003, b"app"),
+            (5, separator, &[0; 4]),
+            (7, separator, &[0; 4]),
+            (1, separator, &[0; 4]),
+        ]);
+        let parsed = parse(&log, &Limits::default()).unwrap();
+        let rtmrs = fold_rtmrs(&parsed);
+        let sep = Bank::Sha384.hash(&[0; 4]);
+        let rtmr1 = Bank::Sha384.extend(
+            &Bank::Sha384.extend(&[0; 48], &sep),
+            &Bank::Sha384.hash(b"app"),
+        );
+        assert_eq!(rtmrs[1], rtmr1);
+        assert_eq!(rtmrs[0], Bank::Sha384.extend(&[0; 48], &sep));
+        // The TPM's PCRs keep every separator.
+        let pcrs = replay(&parsed);
+        assert_eq!(pcrs[&Bank::Sha384][3], Bank::Sha384.extend(&[0; 48], &sep));
     }
 
     #[test]

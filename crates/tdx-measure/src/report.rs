@@ -39,8 +39,11 @@ use crate::tdvf::{self, PageOrder};
 pub const SCHEMA: &str = "flashbox-measurements/1";
 
 /// What every prediction assumes about the boot.
-pub const ASSUMPTIONS: [&str; 5] = [
+pub const ASSUMPTIONS: [&str; 6] = [
     "EDK2 firmware (OVMF/TDVF) with Secure Boot off and no option ROM drivers",
+    "RTMR1 and RTMR2 are a TD's without a vTPM (systemd-stub and Linux measure into the RTMRs \
+     only when no TPM is present), its firmware EDK2 edk2-stable202411 or later (one \
+     ReadyToBoot separator in RTMR1 where a TPM has one per PCR 2-6)",
     "a disk boots through EFI/BOOT/BOOTX64.EFI as the first boot option",
     "no LoadOptions from the firmware unless the document says so (QEMU -append)",
     "no credentials, system/configuration extensions or add-ons next to the UKI",
