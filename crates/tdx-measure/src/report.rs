@@ -85,9 +85,11 @@ const MRTD_VERIFIED: &str = "computed from the firmware's TDVF metadata as the T
     pages in the page order named in `image`";
 
 /// Why RTMR0 is not computed.
-const RTMR0_NOT_COMPUTED: &str = "RTMR0 holds the TD HOB, the variable store, the VMM's ACPI \
-    tables (which depend on the VMM's version, memory, vCPUs and devices) and boot variables; \
-    not modelled";
+const RTMR0_NOT_COMPUTED: &str = "RTMR0 holds the TD HOB (the VM's memory map), the \
+    firmware's variable store, the VMM's ACPI tables (its version, memory, vCPUs and devices), \
+    the Secure Boot variables as the firmware build creates them and the boot options the VM's \
+    devices give; none depends on the UKI, and they are not modelled: take RTMR0 from a \
+    reference TD booted with the same firmware, VMM and VM shape";
 
 /// The firmware-dependent registers.
 #[derive(Debug, Clone, Serialize)]
