@@ -43,6 +43,7 @@ pub(crate) struct ImageArgs {
 }
 
 pub(crate) fn run(args: &ImageArgs) -> Result<()> {
+    crate::host_packages::install_missing_packages(crate::host_packages::IMAGE_PACKAGES)?;
     let mut caches = CacheLayout::for_user()?;
     if args.no_build_tree_cache {
         caches.build_trees = None;

@@ -7,6 +7,7 @@
 
 mod bench;
 mod build_config;
+mod host_packages;
 mod image;
 mod lock;
 mod phases;

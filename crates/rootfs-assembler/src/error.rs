@@ -20,6 +20,16 @@ pub enum Error {
         /// What was about to happen.
         action: &'static str,
     },
+    /// A program the build needs on the host is not installed.
+    #[error("{action} needs `{tool}`, which is not installed (Debian package {package})")]
+    MissingTool {
+        /// What was about to happen.
+        action: &'static str,
+        /// The program.
+        tool: &'static str,
+        /// The Debian package that has it.
+        package: &'static str,
+    },
     /// A `.deb` file that is not a well-formed Debian binary package.
     #[error("{}: not a valid .deb: {reason}", deb.display())]
     MalformedDeb {

@@ -21,7 +21,7 @@
 //!   [`deb::read_deb`] (control data, conffiles, md5sums) and [`deb::extract_deb_data`];
 //!   [`unpack`] holds the path checks and the safe extraction, [`filter`] dpkg's
 //!   `path-exclude=` rules, [`control`] deb822 parsing.
-//! - [`sandbox`]: the [`CommandRunner`] seam and the mount-namespace sandbox
+//! - [`sandbox`]: the [`CommandRunner`] seam and the bubblewrap sandbox
 //!   ([`sandbox::plan()`] is pure, `sandbox::child` holds the crate's only `unsafe`).
 //! - [`install`]: bootstrap and the target's dpkg; [`install::plan_install`] is the pure
 //!   batch plan.
@@ -58,8 +58,8 @@
 //! ```
 //!
 //! Every command that acts on the image (dpkg, scripts, `depmod`) runs through a
-//! [`CommandRunner`]: [`NamespaceSandbox`] is the real one and needs root (mount namespaces,
-//! chroot, file ownership), which its preflight says up front, before any work;
+//! [`CommandRunner`]: [`NamespaceSandbox`] is the real one and needs root and bubblewrap
+//! (namespaces, file ownership), which its preflight says up front, before any work;
 //! `sandbox::RecordingRunner` (feature `recording-runner`) records commands instead, so what
 //! install, scripts and assembly decide to run is tested without root.
 

@@ -1,61 +1,44 @@
-//! The host facts a sandbox plan depends on, read at the I/O edge: the host's mount points and
-//! where the host's `resolv.conf` can be made visible in the image.
+//! The host facts a sandbox plan depends on, read at the I/O edge: the host's top-level
+//! entries a host command finds programs through, and where the host's `resolv.conf` can be
+//! made visible in the image.
 
-use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::plan::ResolvConf;
-use crate::error::Error;
-use build_vocab::AtPath;
+use super::plan::{HOST_TOP_LEVEL, ResolvConf, TopLevel};
 
-/// Reads the host's mount points from `/proc/self/mountinfo`.
-pub fn host_mounts() -> Result<Vec<PathBuf>, Error> {
-    let path = Path::new("/proc/self/mountinfo");
-    let text = fs::read_to_string(path).at(path)?;
-    Ok(parse_mountinfo(&text))
-}
-
-/// The mount points listed in mountinfo text (field 5, with `\NNN` octal escapes decoded).
-pub fn parse_mountinfo(text: &str) -> Vec<PathBuf> {
-    let mut mounts: Vec<PathBuf> = text
-        .lines()
-        .filter_map(|line| line.split(' ').nth(4))
-        .map(|escaped| {
-            let bytes = escaped.as_bytes();
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut i = 0;
-            while i < bytes.len() {
-                if bytes[i] == b'\\' && i + 3 < bytes.len() {
-                    let octal = std::str::from_utf8(&bytes[i + 1..i + 4]).unwrap_or("");
-                    if let Ok(value) = u8::from_str_radix(octal, 8) {
-                        out.push(value);
-                        i += 4;
-                        continue;
-                    }
-                }
-                out.push(bytes[i]);
-                i += 1;
+/// The entries of [`HOST_TOP_LEVEL`] the host has, as symlinks or directories.
+pub fn host_top_level() -> Vec<TopLevel> {
+    HOST_TOP_LEVEL
+        .iter()
+        .map(Path::new)
+        .filter_map(|path| {
+            let meta = fs::symlink_metadata(path).ok()?;
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(path).ok()?;
+                Some(TopLevel::Symlink {
+                    path: path.to_path_buf(),
+                    target,
+                })
+            } else if meta.is_dir() {
+                Some(TopLevel::Directory(path.to_path_buf()))
+            } else {
+                None
             }
-            PathBuf::from(OsStr::from_bytes(&out))
         })
-        .collect();
-    mounts.sort();
-    mounts.dedup();
-    mounts
+        .collect()
 }
 
 /// Where the host's resolv.conf can be bound in the image at `root`: over
 /// `/etc/resolv.conf` when it is a regular file, over its target when it is a symlink into
-/// `/run` (created on the sandbox's tmpfs); `None` when neither (no name resolution then).
+/// `/run` (bwrap creates it on the sandbox's tmpfs); `None` when neither (no name resolution
+/// then).
 pub fn resolv_conf_place(root: &Path) -> Option<ResolvConf> {
     let path = root.join("etc/resolv.conf");
     let meta = fs::symlink_metadata(&path).ok()?;
     if meta.is_file() {
         return Some(ResolvConf::BindOver {
             path: "/etc/resolv.conf".into(),
-            create_on_run: false,
         });
     }
     if meta.file_type().is_symlink() {
@@ -72,10 +55,7 @@ pub fn resolv_conf_place(root: &Path) -> Option<ResolvConf> {
             .ok()?
             .absolute();
         if clean.starts_with("/run/") {
-            return Some(ResolvConf::BindOver {
-                path: clean,
-                create_on_run: true,
-            });
+            return Some(ResolvConf::BindOver { path: clean });
         }
     }
     None
@@ -84,22 +64,6 @@ pub fn resolv_conf_place(root: &Path) -> Option<ResolvConf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mountinfo_escapes() {
-        let text = "22 1 0:21 / /proc rw - proc proc rw\n\
-                    30 1 8:1 / / rw - ext4 /dev/vda rw\n\
-                    31 30 8:2 / /mnt/with\\040space rw - ext4 /dev/vdb rw\n";
-        let mounts = parse_mountinfo(text);
-        assert_eq!(
-            mounts,
-            [
-                PathBuf::from("/"),
-                PathBuf::from("/mnt/with space"),
-                PathBuf::from("/proc")
-            ]
-        );
-    }
 
     #[test]
     fn resolv_conf_symlink_into_run() {
@@ -116,7 +80,6 @@ mod tests {
             resolv_conf_place(root),
             Some(ResolvConf::BindOver {
                 path: "/run/systemd/resolve/stub-resolv.conf".into(),
-                create_on_run: true
             })
         );
         fs::remove_file(root.join("etc/resolv.conf")).unwrap();
@@ -125,7 +88,6 @@ mod tests {
             resolv_conf_place(root),
             Some(ResolvConf::BindOver {
                 path: "/etc/resolv.conf".into(),
-                create_on_run: false
             })
         );
     }

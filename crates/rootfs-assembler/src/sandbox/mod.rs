@@ -1,31 +1,41 @@
-//! The build sandbox: commands that act on the image run in a private mount namespace.
+//! The build sandbox: every command that acts on the image (dpkg, maintainer scripts, the
+//! tree's scripts, the kernel build) runs in bubblewrap (`bwrap`), in namespaces of its own.
 //!
-//! A sandboxed command runs in a child process that, between `fork` and `exec`, unshares its
-//! mount namespace, marks `/` private (recursively, so nothing propagates back to the host),
-//! and builds a *view* of the image: the root directory bind-mounted onto an empty directory
-//! outside it (`view`), with `/proc`, a read-only `/sys`, a minimal `/dev` (`null zero full
-//! random urandom tty`, `pts`, `shm`), a tmpfs on `/run`, the host's `resolv.conf` only when
-//! the network is wanted, and the [`Bind`]s under `/work` (on a tmpfs, so no mount point is
-//! created inside the image below `/work`). The mounts live only in that namespace, which dies
-//! with the child: nothing needs unmounting, on success, error or panic, and the image
-//! directory itself never carries a mount (a host-side script walking `$BUILDROOT` does not
-//! see `/proc`).
+//! A sandboxed command gets new mount, PID, IPC, UTS, cgroup and (unless the sandbox wants
+//! the network) network namespaces, and a root made of explicit mounts only ([`plan()`]):
 //!
-//! Two [`Place`]s: [`Place::Chroot`] chroots into the view (dpkg, maintainer scripts,
-//! `.chroot` scripts); [`Place::Host`] stays on the host's file system (ordinary mkosi
-//! scripts, whose `mkosi-chroot` then chroots into the prepared view) with every host mount
-//! remounted read-only except the given writable directories, so such a script cannot write
-//! outside the build directory either.
+//! - [`Place::Chroot`] (dpkg, maintainer scripts, `.chroot` scripts): the image is the root,
+//!   with `/proc` of the command's PID namespace (`/proc/sys` read-only), a read-only `/sys`
+//!   (every submount too), bwrap's minimal `/dev`, a tmpfs on `/run`, the host's
+//!   `resolv.conf` only when the network is wanted, and the [`Bind`]s under `/work` (on a
+//!   tmpfs, so no mount point is created inside the image below `/work`).
+//! - [`Place::Host`] (ordinary mkosi scripts, which run outside the image): the host's `/usr`
+//!   and `/etc` read-only, the working directory and the given readable directories
+//!   read-only, the given writable directories,
+//!   fresh `/tmp`, and the image prepared as above at the sandbox's view, where the script's
+//!   `mkosi-chroot` chroots. Nothing else of the host: no `/home`, no `/root`, no other
+//!   mounts.
 //!
-//! The plan ([`plan()`]) is pure data that tests assert on; only the private `child` module
-//! executes it, with the crate's only `unsafe` code. [`NamespaceSandbox`] needs
-//! root ([`crate::require_root`]).
+//! Either way the command keeps only [`KEPT_CAPABILITIES`] of root's, runs with
+//! `no_new_privs`, dies with the build (`--die-with-parent`), and cannot outlive itself: bwrap
+//! is PID 1 of the namespace, so when the command exits every process it left behind is
+//! killed. The mounts live only in the command's namespace: nothing needs unmounting, and the
+//! image directory itself never carries a mount (a host-side script walking `$BUILDROOT` does
+//! not see `/proc`).
 //!
-//! Files: [`mod@plan`] (the pure step list), [`host`] (the host facts the plan needs), `run` (the
-//! I/O: preparing mount points, spawning, waiting, reporting), `child` (between `fork` and
-//! `exec`). [`CommandRunner`] is the seam through which the rest of the crate runs commands:
-//! [`NamespaceSandbox`] runs them for real; `RecordingRunner` (feature `recording-runner`)
-//! records them for tests that check what would run without needing root.
+//! Why bwrap rather than namespaces set up in this crate: the sandbox is a security boundary,
+//! and bwrap is the one the field already trusts for it (Flatpak, mkosi), handles the corners
+//! (recursive read-only binds, `pivot_root`, a reaping PID 1, capability bounding) in a small
+//! audited C program, and takes its whole configuration as arguments, so the plan stays pure
+//! data that tests assert on. [`NamespaceSandbox`] needs root and bwrap
+//! ([`CommandRunner::preflight`] says which is missing).
+//!
+//! Files: [`mod@plan`] (the pure bwrap arguments), [`host`] (the host facts the plan needs),
+//! `run` (the I/O: preparing mount points, spawning, waiting, reporting), `child` (the
+//! command's umask, between `fork` and `exec`). [`CommandRunner`] is the seam through which
+//! the rest of the crate runs commands: [`NamespaceSandbox`] runs them for real;
+//! `RecordingRunner` (feature `recording-runner`) records them for tests that check what
+//! would run without needing root.
 
 mod child;
 pub mod host;
@@ -42,8 +52,8 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use build_vocab::AtPath;
 
-pub use host::{host_mounts, parse_mountinfo, resolv_conf_place};
-pub use plan::{Op, PlanInputs, ResolvConf, Step, plan};
+pub use host::{host_top_level, resolv_conf_place};
+pub use plan::{KEPT_CAPABILITIES, PlanInputs, ResolvConf, TopLevel, plan};
 #[cfg(any(test, feature = "recording-runner"))]
 pub use recording::{RecordedRun, RecordingRunner};
 
@@ -101,6 +111,8 @@ pub enum Place {
     Host {
         /// The working directory on the host.
         cwd: PathBuf,
+        /// Host directories it reads besides `/usr`, `/etc` and `cwd` (the script's own).
+        readable: Vec<PathBuf>,
         /// Host directories that stay writable (the build directory, outputs).
         writable: Vec<PathBuf>,
     },
@@ -159,13 +171,25 @@ pub trait CommandRunner: Sync + std::fmt::Debug {
     fn run(&self, sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error>;
 }
 
-/// The real runner: each command in its own mount namespace, as the module doc describes.
+/// The real runner: each command in bwrap's namespaces, as the module doc describes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NamespaceSandbox;
 
 impl CommandRunner for NamespaceSandbox {
     fn preflight(&self, action: &'static str) -> Result<(), Error> {
-        crate::require_root(action)
+        crate::require_root(action)?;
+        let found = std::env::var_os("PATH").is_some_and(|path| {
+            std::env::split_paths(&path).any(|dir| dir.join(run::BWRAP).is_file())
+        });
+        if found {
+            Ok(())
+        } else {
+            Err(Error::MissingTool {
+                action,
+                tool: run::BWRAP,
+                package: "bubblewrap",
+            })
+        }
     }
 
     fn run(&self, sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error> {

@@ -1,447 +1,186 @@
-//! The pure plan of a sandboxed command: the steps the child takes between `fork` and `exec`
-//! for a [`Sandbox`] and a [`Place`], from the host facts in [`PlanInputs`].
+//! The pure plan of a sandboxed command: the arguments of bubblewrap (`bwrap`), which builds
+//! the command's namespaces and its root, for a [`Sandbox`] and a [`Place`], from the host
+//! facts in [`PlanInputs`].
+//!
+//! Every command gets new PID, IPC, UTS and cgroup namespaces (and a network namespace of its
+//! own, with only a loopback device, unless the sandbox wants the network), a root made only
+//! of the mounts listed here (bwrap `pivot_root`s into it), `/proc` of its PID namespace with
+//! `/proc/sys` read-only, `/sys` read-only with every submount, bwrap's minimal `/dev`, the
+//! capabilities in [`KEPT_CAPABILITIES`] and no others, `no_new_privs`, and death with its
+//! parent. bwrap's init is PID 1 of the namespace: when the command exits, every process it
+//! left behind dies with the namespace.
 
-use std::ffi::{CString, OsStr};
-use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
-
-use rustix::mount::MountFlags;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 use super::{Place, Sandbox};
 
-/// What the child does, one step at a time, before `exec`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    /// `unshare(CLONE_NEWNS)`.
-    UnshareMountNamespace,
-    /// `mount --make-rprivate /`.
-    MakeRootPrivate,
-    /// A new file system mount.
-    Mount {
-        /// `proc`, `tmpfs`, `devpts`, ...
-        fstype: CString,
-        /// The mount point.
-        target: CString,
-        /// Flags (`MS_NOSUID`, ...).
-        flags: MountFlags,
-        /// File-system options (`mode=0755`).
-        data: CString,
-    },
-    /// A bind mount (recursive or not).
-    Bind {
-        /// What is bound.
-        source: CString,
-        /// Where.
-        target: CString,
-        /// `MS_REC`.
-        recursive: bool,
-    },
-    /// `MS_REMOUNT | MS_BIND`, read-only or read-write: changes only this mount's flags in
-    /// this namespace, never the file system's.
-    Remount {
-        /// The mount point.
-        target: CString,
-        /// Read-only (else read-write).
-        readonly: bool,
-    },
-    /// `mkdir` (an existing directory is fine).
-    Mkdir {
-        /// The directory.
-        path: CString,
-    },
-    /// Creates an empty file as a mount point (an existing one is fine).
-    Touch {
-        /// The file.
-        path: CString,
-    },
-    /// `symlink(target, path)`.
-    Symlink {
-        /// The link's contents.
-        target: CString,
-        /// The link.
-        path: CString,
-    },
-    /// `chroot`.
-    Chroot {
-        /// The new root.
-        path: CString,
-    },
-    /// `chdir`.
-    Chdir {
-        /// The directory.
-        path: CString,
-    },
-    /// `umask(022)`, so the host's umask never reaches the image.
-    Umask,
-}
+/// The capabilities a sandboxed command keeps of root's: what dpkg and maintainer scripts
+/// need to own files, set modes and file capabilities and switch users, and `chroot` for
+/// `mkosi-chroot`. Not `CAP_SYS_ADMIN` (mounts, namespaces), `CAP_MKNOD`, `CAP_SYS_PTRACE`,
+/// `CAP_NET_*`, `CAP_SYS_MODULE`, `CAP_SYS_RAWIO`, `CAP_SYS_TIME`, ...
+pub const KEPT_CAPABILITIES: [&str; 10] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SYS_CHROOT",
+];
 
-/// One step of the child's plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// What to do.
-    pub op: Op,
-    /// Whether a failure is ignored (remounting host mounts read-only: some cannot be).
-    pub may_fail: bool,
-    /// What the step is, for errors.
-    pub label: String,
-}
+/// The host name inside every sandbox: the host's never reaches the image.
+pub const HOSTNAME: &str = "flashbox-build";
 
 /// Facts about the host and the root that the plan depends on, read at the I/O edge.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanInputs {
-    /// Every mount point of the host (from `/proc/self/mountinfo`), for [`Place::Host`].
-    pub host_mounts: Vec<PathBuf>,
-    /// Where the host's resolv.conf goes in the view, if the network is wanted.
+    /// Where the host's resolv.conf goes in the image, if the network is wanted.
     pub resolv_conf: Option<ResolvConf>,
-    /// The bind sources that are files (their mount point is a file, not a directory).
-    pub file_sources: Vec<PathBuf>,
+    /// For [`Place::Host`]: the host's top-level directories besides `/usr` that programs
+    /// are found through (`/bin`, `/lib64`, ...), as they are on the host.
+    pub host_top_level: Vec<TopLevel>,
+}
+
+/// A top-level entry of the host's file system that a [`Place::Host`] command sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopLevel {
+    /// A symlink (`/bin -> usr/bin` on a merged-`/usr` host), recreated as it is.
+    Symlink {
+        /// The entry (`/bin`).
+        path: PathBuf,
+        /// What it points to (`usr/bin`).
+        target: PathBuf,
+    },
+    /// A directory, bound read-only.
+    Directory(PathBuf),
 }
 
 /// How the host's `/etc/resolv.conf` is made visible in the image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResolvConf {
-    /// Bound over this existing file of the image (`/etc/resolv.conf`, or the target of its
+    /// Bound over this path inside the image (`/etc/resolv.conf`, or the target of its
     /// symlink inside `/run`, created on the sandbox's `/run` tmpfs).
     BindOver {
         /// The path inside the image.
         path: String,
-        /// Whether the file (and its directories) must first be created on `/run`'s tmpfs.
-        create_on_run: bool,
     },
 }
 
-const DEV_NODES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+/// The top-level entries of a host a [`Place::Host`] command sees, when present.
+pub const HOST_TOP_LEVEL: [&str; 6] = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 
-fn cstring(path: impl AsRef<OsStr>) -> CString {
-    CString::new(path.as_ref().as_bytes()).unwrap_or_else(|_| c"/nonexistent-nul-in-path".into())
-}
-
-/// The steps the child takes for `sandbox` and `place`. Pure.
-pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<Step> {
-    let mut steps = Vec::new();
-    let mut push = |op: Op, may_fail: bool, label: String| {
-        steps.push(Step {
-            op,
-            may_fail,
-            label,
-        })
-    };
-    push(
-        Op::UnshareMountNamespace,
-        false,
-        "unshare the mount namespace".into(),
-    );
-    push(Op::MakeRootPrivate, false, "make / private".into());
-    if let Place::Host { writable, .. } = place {
-        for mount in &inputs.host_mounts {
-            let skip = ["/proc", "/sys", "/dev"]
-                .iter()
-                .any(|api| mount.starts_with(api));
-            if !skip {
-                push(
-                    Op::Remount {
-                        target: cstring(mount),
-                        readonly: true,
-                    },
-                    true,
-                    format!("remount {} read-only", mount.display()),
-                );
-            }
-        }
-        for dir in writable {
-            let target = cstring(dir);
-            push(
-                Op::Bind {
-                    source: target.clone(),
-                    target: target.clone(),
-                    recursive: false,
-                },
-                false,
-                format!("bind {} writable", dir.display()),
-            );
-            push(
-                Op::Remount {
-                    target,
-                    readonly: false,
-                },
-                false,
-                format!("remount {} read-write", dir.display()),
-            );
-        }
+/// The arguments bwrap is given for `sandbox` and `place`, up to (not including) the `--`
+/// before the program. Pure.
+pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<OsString> {
+    let mut args = Args::default();
+    args.flag("--die-with-parent");
+    args.flag("--new-session");
+    for namespace in ["pid", "ipc", "uts"] {
+        args.flag(&format!("--unshare-{namespace}"));
     }
-    let view = &sandbox.view;
-    let at = |inside: &str| cstring(view.join(inside.trim_start_matches('/')));
-    push(
-        Op::Bind {
-            source: cstring(&sandbox.root),
-            target: cstring(view),
-            recursive: false,
-        },
-        false,
-        format!(
-            "bind the image {} onto {}",
-            sandbox.root.display(),
-            view.display()
-        ),
-    );
-    if matches!(place, Place::Host { .. }) {
-        // The image stays writable even though the host's mounts above it were made
-        // read-only (a bind mount starts with its source mount's flags).
-        push(
-            Op::Remount {
-                target: cstring(view),
-                readonly: false,
-            },
-            false,
-            "remount the view read-write".into(),
-        );
+    args.flag("--unshare-cgroup-try");
+    if !sandbox.network {
+        args.flag("--unshare-net");
     }
-    let nosuid_nodev_noexec = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
-    push(
-        Op::Mount {
-            fstype: c"proc".into(),
-            target: at("proc"),
-            flags: nosuid_nodev_noexec,
-            data: c"".into(),
-        },
-        false,
-        "mount /proc".into(),
-    );
-    push(
-        Op::Bind {
-            source: c"/sys".into(),
-            target: at("sys"),
-            recursive: true,
-        },
-        false,
-        "bind /sys".into(),
-    );
-    push(
-        Op::Remount {
-            target: at("sys"),
-            readonly: true,
-        },
-        false,
-        "remount /sys read-only".into(),
-    );
-    push(
-        Op::Mount {
-            fstype: c"tmpfs".into(),
-            target: at("dev"),
-            flags: MountFlags::NOSUID | MountFlags::NOEXEC,
-            data: c"mode=0755,size=4m".into(),
-        },
-        false,
-        "mount a tmpfs on /dev".into(),
-    );
-    for node in DEV_NODES {
-        push(
-            Op::Touch {
-                path: at(&format!("dev/{node}")),
-            },
-            false,
-            format!("create /dev/{node}"),
-        );
-        push(
-            Op::Bind {
-                source: cstring(format!("/dev/{node}")),
-                target: at(&format!("dev/{node}")),
-                recursive: false,
-            },
-            false,
-            format!("bind /dev/{node}"),
-        );
-    }
-    push(
-        Op::Mkdir {
-            path: at("dev/pts"),
-        },
-        false,
-        "create /dev/pts".into(),
-    );
-    push(
-        Op::Mount {
-            fstype: c"devpts".into(),
-            target: at("dev/pts"),
-            flags: MountFlags::NOSUID | MountFlags::NOEXEC,
-            data: c"newinstance,ptmxmode=0666,mode=0620".into(),
-        },
-        false,
-        "mount /dev/pts".into(),
-    );
-    push(
-        Op::Symlink {
-            target: c"pts/ptmx".into(),
-            path: at("dev/ptmx"),
-        },
-        false,
-        "link /dev/ptmx".into(),
-    );
-    push(
-        Op::Mkdir {
-            path: at("dev/shm"),
-        },
-        false,
-        "create /dev/shm".into(),
-    );
-    push(
-        Op::Mount {
-            fstype: c"tmpfs".into(),
-            target: at("dev/shm"),
-            flags: nosuid_nodev_noexec,
-            data: c"mode=1777".into(),
-        },
-        false,
-        "mount /dev/shm".into(),
-    );
-    for (link, target) in [
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ] {
-        push(
-            Op::Symlink {
-                target: cstring(target),
-                path: at(&format!("dev/{link}")),
-            },
-            false,
-            format!("link /dev/{link}"),
-        );
-    }
-    push(
-        Op::Mount {
-            fstype: c"tmpfs".into(),
-            target: at("run"),
-            flags: MountFlags::NOSUID | MountFlags::NODEV,
-            data: c"mode=0755".into(),
-        },
-        false,
-        "mount a tmpfs on /run".into(),
-    );
-    if sandbox.network {
-        if let Some(ResolvConf::BindOver {
-            path,
-            create_on_run,
-        }) = &inputs.resolv_conf
-        {
-            if *create_on_run {
-                let mut dir = String::new();
-                let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-                for part in &parts[..parts.len().saturating_sub(1)] {
-                    dir.push('/');
-                    dir.push_str(part);
-                    if dir != "/run" {
-                        push(Op::Mkdir { path: at(&dir) }, false, format!("create {dir}"));
-                    }
-                }
-                push(
-                    Op::Touch { path: at(path) },
-                    false,
-                    format!("create {path}"),
-                );
-            }
-            push(
-                Op::Bind {
-                    source: c"/etc/resolv.conf".into(),
-                    target: at(path),
-                    recursive: false,
-                },
-                false,
-                format!("bind the host's resolv.conf onto {path}"),
-            );
-            push(
-                Op::Remount {
-                    target: at(path),
-                    readonly: true,
-                },
-                false,
-                format!("remount {path} read-only"),
-            );
-        }
-    }
-    if !sandbox.binds.is_empty() {
-        push(
-            Op::Mount {
-                fstype: c"tmpfs".into(),
-                target: at("work"),
-                flags: MountFlags::NOSUID | MountFlags::NODEV,
-                data: c"mode=0755".into(),
-            },
-            false,
-            "mount a tmpfs on /work".into(),
-        );
-        for bind in &sandbox.binds {
-            let is_file = inputs.file_sources.contains(&bind.source);
-            let parts: Vec<&str> = bind
-                .target
-                .trim_start_matches("/work/")
-                .split('/')
-                .collect();
-            let dirs = if is_file {
-                parts.len() - 1
-            } else {
-                parts.len()
-            };
-            let mut dir = String::from("/work");
-            for part in &parts[..dirs] {
-                dir.push('/');
-                dir.push_str(part);
-                push(Op::Mkdir { path: at(&dir) }, false, format!("create {dir}"));
-            }
-            if is_file {
-                push(
-                    Op::Touch {
-                        path: at(&bind.target),
-                    },
-                    false,
-                    format!("create {}", bind.target),
-                );
-            }
-            push(
-                Op::Bind {
-                    source: cstring(&bind.source),
-                    target: at(&bind.target),
-                    recursive: false,
-                },
-                false,
-                format!("bind {} onto {}", bind.source.display(), bind.target),
-            );
-            push(
-                Op::Remount {
-                    target: at(&bind.target),
-                    readonly: !bind.writable,
-                },
-                false,
-                format!("remount {}", bind.target),
-            );
-        }
+    args.one("--hostname", HOSTNAME);
+    args.one("--cap-drop", "ALL");
+    for capability in KEPT_CAPABILITIES {
+        args.one("--cap-add", capability);
     }
     match place {
         Place::Chroot { cwd } => {
-            push(
-                Op::Chroot {
-                    path: cstring(view),
-                },
-                false,
-                format!("chroot into {}", view.display()),
-            );
-            push(
-                Op::Chdir { path: cstring(cwd) },
-                false,
-                format!("change to {cwd} in the image"),
-            );
+            image_mounts(&mut args, sandbox, inputs, Path::new("/"));
+            args.one("--chdir", cwd);
         }
-        Place::Host { cwd, .. } => {
-            push(
-                Op::Chdir { path: cstring(cwd) },
-                false,
-                format!("change to {}", cwd.display()),
-            );
+        Place::Host {
+            cwd,
+            readable,
+            writable,
+        } => {
+            args.two("--ro-bind", "/usr", "/usr");
+            for entry in &inputs.host_top_level {
+                match entry {
+                    TopLevel::Symlink { path, target } => args.two("--symlink", target, path),
+                    TopLevel::Directory(path) => args.two("--ro-bind", path, path),
+                }
+            }
+            args.two("--ro-bind", "/etc", "/etc");
+            api_mounts(&mut args, Path::new("/"));
+            args.one("--tmpfs", "/tmp");
+            args.one("--tmpfs", "/var/tmp");
+            // The working and readable directories read-only, the writable ones read-write,
+            // parents before what lies below them.
+            let mut dirs: Vec<(&PathBuf, bool)> = writable.iter().map(|dir| (dir, true)).collect();
+            for dir in readable.iter().chain([cwd]) {
+                if !dirs.iter().any(|(known, _)| *known == dir) {
+                    dirs.push((dir, false));
+                }
+            }
+            dirs.sort();
+            for (dir, writable) in dirs {
+                args.two(if writable { "--bind" } else { "--ro-bind" }, dir, dir);
+            }
+            image_mounts(&mut args, sandbox, inputs, &sandbox.view);
+            args.one("--chdir", cwd);
         }
     }
-    push(Op::Umask, false, "set the umask".into());
-    steps
+    args.0
+}
+
+/// The image and what is mounted in it, with the image's `/` at `at` (`/`, or the view a
+/// host command's `mkosi-chroot` chroots into).
+fn image_mounts(args: &mut Args, sandbox: &Sandbox, inputs: &PlanInputs, at: &Path) {
+    let inside = |path: &str| at.join(path.trim_start_matches('/'));
+    args.two("--bind", &sandbox.root, at);
+    api_mounts(args, at);
+    args.one("--tmpfs", inside("/run"));
+    if sandbox.network {
+        if let Some(ResolvConf::BindOver { path }) = &inputs.resolv_conf {
+            args.two("--ro-bind", "/etc/resolv.conf", inside(path));
+        }
+    }
+    if !sandbox.binds.is_empty() {
+        args.one("--tmpfs", inside("/work"));
+        for bind in &sandbox.binds {
+            let option = if bind.writable { "--bind" } else { "--ro-bind" };
+            args.two(option, &bind.source, inside(&bind.target));
+        }
+    }
+}
+
+/// `/proc` (of the command's PID namespace, `/proc/sys` read-only), `/dev` and a read-only
+/// `/sys` below `at`.
+fn api_mounts(args: &mut Args, at: &Path) {
+    let proc = at.join("proc");
+    args.one("--proc", &proc);
+    args.two("--ro-bind", "/proc/sys", proc.join("sys"));
+    args.one("--dev", at.join("dev"));
+    args.two("--ro-bind", "/sys", at.join("sys"));
+}
+
+/// bwrap's argument list, built option by option.
+#[derive(Default)]
+struct Args(Vec<OsString>);
+
+impl Args {
+    fn flag(&mut self, flag: &str) {
+        self.0.push(flag.into());
+    }
+
+    fn one(&mut self, option: &str, value: impl Into<OsString>) {
+        self.0.push(option.into());
+        self.0.push(value.into());
+    }
+
+    fn two(&mut self, option: &str, first: impl Into<OsString>, second: impl Into<OsString>) {
+        self.0.push(option.into());
+        self.0.push(first.into());
+        self.0.push(second.into());
+    }
 }
 
 #[cfg(test)]
@@ -452,7 +191,7 @@ mod tests {
     fn sandbox() -> Sandbox {
         Sandbox {
             root: "/b/root".into(),
-            view: "/b/view".into(),
+            view: "/b/work/view".into(),
             network: false,
             binds: vec![
                 Bind {
@@ -469,103 +208,87 @@ mod tests {
         }
     }
 
-    fn labels(steps: &[Step]) -> Vec<&str> {
-        steps.iter().map(|s| s.label.as_str()).collect()
+    /// The plan as one line of text, each option with its values.
+    fn text(args: &[OsString]) -> String {
+        args.iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
-    fn chroot_plan_builds_the_view_then_chroots() {
-        let steps = plan(
+    fn a_chroot_command_gets_the_image_as_its_root_and_nothing_of_the_host() {
+        let args = text(&plan(
             &sandbox(),
-            &Place::Chroot { cwd: "/".into() },
+            &Place::Chroot {
+                cwd: "/work/src".into(),
+            },
             &PlanInputs::default(),
-        );
-        let labels = labels(&steps);
-        assert_eq!(labels[0], "unshare the mount namespace");
-        assert_eq!(labels[1], "make / private");
-        assert_eq!(labels[2], "bind the image /b/root onto /b/view");
+        ));
         for wanted in [
-            "mount /proc",
-            "remount /sys read-only",
-            "bind /dev/urandom",
-            "mount /dev/pts",
-            "mount a tmpfs on /run",
-            "bind /src onto /work/src",
-            "chroot into /b/view",
+            "--die-with-parent --new-session --unshare-pid --unshare-ipc --unshare-uts \
+             --unshare-cgroup-try --unshare-net --hostname flashbox-build --cap-drop ALL",
+            "--bind /b/root / --proc /proc --ro-bind /proc/sys /proc/sys --dev /dev \
+             --ro-bind /sys /sys --tmpfs /run",
+            "--tmpfs /work --ro-bind /src /work/src --bind /b/out /work/out",
         ] {
-            assert!(labels.contains(&wanted), "{wanted} missing from {labels:?}");
+            assert!(args.contains(wanted), "{wanted:?} missing from {args}");
         }
-        assert!(!labels.iter().any(|l| l.contains("resolv.conf")));
-        // Binds: source read-only, output writable.
-        let remounts: Vec<_> = steps
-            .iter()
-            .filter_map(|s| match &s.op {
-                Op::Remount { target, readonly } if s.label.contains("/work/") => {
-                    Some((target.to_str().unwrap().to_owned(), *readonly))
-                }
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            remounts,
-            [
-                ("/b/view/work/src".to_owned(), true),
-                ("/b/view/work/out".to_owned(), false)
-            ]
-        );
-        assert_eq!(steps.last().unwrap().op, Op::Umask);
+        assert!(args.ends_with("--chdir /work/src"), "{args}");
+        for capability in KEPT_CAPABILITIES {
+            assert!(args.contains(&format!("--cap-add {capability}")));
+        }
+        assert!(!args.contains("CAP_SYS_ADMIN") && !args.contains("CAP_MKNOD"));
+        assert!(!args.contains("resolv.conf") && !args.contains("/usr"));
     }
 
     #[test]
-    fn host_plan_makes_host_read_only_except_writable_dirs() {
+    fn a_host_command_sees_usr_etc_its_directories_and_the_view_only() {
         let inputs = PlanInputs {
-            host_mounts: vec![
-                "/".into(),
-                "/proc".into(),
-                "/dev/pts".into(),
-                "/home".into(),
+            host_top_level: vec![
+                TopLevel::Symlink {
+                    path: "/bin".into(),
+                    target: "usr/bin".into(),
+                },
+                TopLevel::Directory("/lib64".into()),
             ],
             ..PlanInputs::default()
         };
         let place = Place::Host {
             cwd: "/src".into(),
-            writable: vec!["/b".into()],
+            readable: vec!["/scripts".into(), "/src".into()],
+            writable: vec!["/b/work".into(), "/b/root".into()],
         };
-        let steps = plan(&sandbox(), &place, &inputs);
-        let labels = labels(&steps);
-        assert!(labels.contains(&"remount / read-only"));
-        assert!(labels.contains(&"remount /home read-only"));
-        assert!(!labels.iter().any(|l| l.starts_with("remount /proc")));
-        assert!(!labels.iter().any(|l| l.starts_with("remount /dev")));
-        let ro = labels.iter().position(|l| *l == "remount /home read-only");
-        let rw = labels.iter().position(|l| *l == "remount /b read-write");
-        assert!(ro < rw, "{labels:?}");
-        assert!(!labels.iter().any(|l| l.starts_with("chroot")));
-        assert!(labels.contains(&"change to /src"));
+        let args = text(&plan(&sandbox(), &place, &inputs));
+        for wanted in [
+            "--ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /lib64 /lib64 \
+             --ro-bind /etc /etc --proc /proc",
+            "--tmpfs /tmp --tmpfs /var/tmp --bind /b/root /b/root --bind /b/work /b/work \
+             --ro-bind /scripts /scripts --ro-bind /src /src --bind /b/root /b/work/view \
+             --proc /b/work/view/proc",
+            "--dev /b/work/view/dev --ro-bind /sys /b/work/view/sys --tmpfs /b/work/view/run",
+            "--tmpfs /b/work/view/work --ro-bind /src /b/work/view/work/src",
+        ] {
+            assert!(args.contains(wanted), "{wanted:?} missing from {args}");
+        }
+        assert!(args.ends_with("--chdir /src"), "{args}");
+        assert!(!args.contains("/home") && !args.contains("--bind / /"));
     }
 
     #[test]
-    fn network_binds_resolv_conf() {
+    fn the_network_keeps_the_hosts_namespace_and_resolv_conf() {
         let mut sandbox = sandbox();
         sandbox.network = true;
         let inputs = PlanInputs {
-            host_mounts: vec![],
-            file_sources: vec![],
             resolv_conf: Some(ResolvConf::BindOver {
                 path: "/run/systemd/resolve/stub-resolv.conf".into(),
-                create_on_run: true,
             }),
+            ..PlanInputs::default()
         };
-        let steps = plan(&sandbox, &Place::Chroot { cwd: "/".into() }, &inputs);
-        let labels = labels(&steps);
-        let tmpfs = labels.iter().position(|l| *l == "mount a tmpfs on /run");
-        let mkdir = labels
-            .iter()
-            .position(|l| *l == "create /run/systemd/resolve");
-        let bind = labels
-            .iter()
-            .position(|l| l.starts_with("bind the host's resolv.conf"));
-        assert!(tmpfs < mkdir && mkdir < bind, "{labels:?}");
-        assert!(labels.contains(&"create /run/systemd"));
+        let args = text(&plan(&sandbox, &Place::Chroot { cwd: "/".into() }, &inputs));
+        assert!(!args.contains("--unshare-net"), "{args}");
+        assert!(args.contains(
+            "--tmpfs /run --ro-bind /etc/resolv.conf /run/systemd/resolve/stub-resolv.conf"
+        ));
     }
 }

@@ -1,6 +1,6 @@
-//! Running one sandboxed command: preparing its mount points, planning, spawning the child
-//! (which executes the plan, then `exec`s), waiting, and turning failures into errors that
-//! name the failed step or end with the command's log.
+//! Running one sandboxed command: preparing its mount points, planning, running bwrap with
+//! the plan and the command, waiting, and turning failures into errors that end with the
+//! command's log (where bwrap writes why it could not set the sandbox up, if it could not).
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -8,15 +8,18 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::host::{host_mounts, resolv_conf_place};
+use super::host::{host_top_level, resolv_conf_place};
 use super::plan::{PlanInputs, plan};
 use super::{Place, Sandbox, SandboxCommand, child};
 use crate::error::{Error, require_root};
 use build_vocab::AtPath;
 
-/// Runs `command` in `sandbox`: plans the steps, spawns the child (which executes them and
-/// then `exec`s), waits for it. Fails with [`Error::Sandbox`] naming the step that failed,
-/// or [`Error::Command`] when the command itself fails (with the end of its log).
+/// The program that builds the sandbox.
+pub(super) const BWRAP: &str = "bwrap";
+
+/// Runs `command` in `sandbox` through bwrap and waits for it. Fails with
+/// [`Error::Sandbox`] when bwrap cannot be started, or [`Error::Command`] when the command
+/// (or bwrap setting the sandbox up) fails, with the end of its log.
 pub(super) fn run(sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error> {
     require_root("running commands in the image sandbox")?;
     let shown = command.display();
@@ -31,27 +34,24 @@ pub(super) fn run(sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Err
 
 fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> Result<(), Error> {
     let inputs = PlanInputs {
-        host_mounts: match command.place {
-            Place::Host { .. } => host_mounts()?,
-            Place::Chroot { .. } => Vec::new(),
-        },
         resolv_conf: if sandbox.network {
             resolv_conf_place(&sandbox.root)
         } else {
             None
         },
-        file_sources: sandbox
-            .binds
-            .iter()
-            .filter(|b| b.source.is_file())
-            .map(|b| b.source.clone())
-            .collect(),
+        host_top_level: match command.place {
+            Place::Host { .. } => host_top_level(),
+            Place::Chroot { .. } => Vec::new(),
+        },
     };
-    let steps = plan(sandbox, &command.place, &inputs);
-    let labels: Vec<String> = steps.iter().map(|s| s.label.clone()).collect();
-    let mut cmd = Command::new(&command.program);
-    cmd.args(&command.args).env_clear().envs(&command.env);
-    cmd.stdin(Stdio::null());
+    let mut cmd = Command::new(BWRAP);
+    cmd.args(plan(sandbox, &command.place, &inputs))
+        .arg("--")
+        .arg(&command.program)
+        .args(&command.args)
+        .env_clear()
+        .envs(&command.env)
+        .stdin(Stdio::null());
     let mut log_start = 0;
     if let Some(log) = &command.log {
         let file = File::options()
@@ -63,27 +63,12 @@ fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> R
         let clone = file.try_clone().at(log)?;
         cmd.stdout(file).stderr(clone);
     }
-    let report = child::install(&mut cmd, steps).map_err(|source| Error::Sandbox {
+    child::set_umask(&mut cmd);
+    let mut child = cmd.spawn().map_err(|source| Error::Sandbox {
         command: shown.clone(),
-        step: "create the report pipe".into(),
+        step: format!("start {BWRAP} (Debian package bubblewrap)"),
         source,
     })?;
-    let spawned = cmd.spawn();
-    drop(cmd);
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(source) => {
-            let step = report
-                .failed_step()
-                .and_then(|index| labels.get(index).cloned())
-                .unwrap_or_else(|| "start the command".into());
-            return Err(Error::Sandbox {
-                command: shown,
-                step,
-                source,
-            });
-        }
-    };
     let status = child.wait().map_err(|source| Error::Sandbox {
         command: shown.clone(),
         step: "wait for the command".into(),

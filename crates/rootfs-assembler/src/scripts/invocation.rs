@@ -109,6 +109,7 @@ pub fn script_invocation(
             args,
             Place::Host {
                 cwd: context.src_dir.clone(),
+                readable: script.parent().map(Path::to_path_buf).into_iter().collect(),
                 writable,
             },
         );

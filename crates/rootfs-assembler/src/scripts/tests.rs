@@ -363,8 +363,13 @@ fn scripts_run_in_order_where_their_kind_says() {
     assert_eq!(first.command.program, host.as_os_str());
     assert_eq!(first.command.args, ["final"]);
     match &first.command.place {
-        Place::Host { cwd, writable } => {
+        Place::Host {
+            cwd,
+            readable,
+            writable,
+        } => {
             assert_eq!(cwd, &src);
+            assert_eq!(readable, &[host.parent().unwrap().to_path_buf()]);
             assert!(writable.contains(&context.root) && writable.contains(&context.work));
             assert!(!writable.contains(&src), "the sources stay read-only");
             assert!(

@@ -3,13 +3,15 @@
 //! (`dpkg-query`), and built twice under a changed environment to compare tree digests.
 //!
 //! They need root and the Debian mirror named in the host's apt configuration; without
-//! either they print why and pass without checking anything.
+//! either they fail, saying which is missing. `hostile` runs a hostile maintainer script
+//! against the build sandbox.
 
 #![allow(
     clippy::print_stderr,
     reason = "the tests say why they are skipped and report measured times"
 )]
 
+mod hostile;
 mod trixie_debs;
 
 use std::fs;
