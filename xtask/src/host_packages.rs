@@ -7,6 +7,17 @@ use anyhow::{Context, Result, bail};
 
 /// The host packages `cargo xtask image` needs: the build sandbox.
 pub(crate) const IMAGE_PACKAGES: &[&str] = &["bubblewrap"];
+/// What `cargo xtask image` needs besides when run without root: shadow's id-mapping helpers.
+pub(crate) const UNPRIVILEGED_IMAGE_PACKAGES: &[&str] = &["uidmap"];
+
+/// Whether the caller needs the host's apt package lists (tests download with the host's apt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AptLists {
+    /// Fetched (`apt-get update`) when the host has none.
+    Needed,
+    /// Fetched only to install a missing package.
+    NotNeeded,
+}
 
 pub(crate) fn is_installed(package: &str) -> bool {
     Command::new("dpkg-query")
@@ -15,9 +26,9 @@ pub(crate) fn is_installed(package: &str) -> bool {
         .is_ok_and(|out| out.status.success() && out.stdout.ends_with(b"install ok installed"))
 }
 
-/// Installs those of `packages` that are not installed (and refreshes apt's lists when
-/// the host has none).
-pub(crate) fn install_missing_packages(packages: &[&str]) -> Result<()> {
+/// Installs those of `packages` that are not installed (and fetches apt's lists when the
+/// host has none and `lists` says they are needed).
+pub(crate) fn install_missing_packages(packages: &[&str], lists: AptLists) -> Result<()> {
     let missing: Vec<&str> = packages
         .iter()
         .copied()
@@ -29,7 +40,7 @@ pub(crate) fn install_missing_packages(packages: &[&str]) -> Result<()> {
             .filter_map(Result::ok)
             .any(|e| e.file_name().to_string_lossy().contains("_Packages"))
     });
-    if missing.is_empty() && lists_present {
+    if missing.is_empty() && (lists_present || lists == AptLists::NotNeeded) {
         return Ok(());
     }
     run_command(apt_get().arg("update"))?;

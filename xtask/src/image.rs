@@ -43,7 +43,22 @@ pub(crate) struct ImageArgs {
 }
 
 pub(crate) fn run(args: &ImageArgs) -> Result<()> {
-    crate::host_packages::install_missing_packages(crate::host_packages::IMAGE_PACKAGES)?;
+    use crate::host_packages::{self, AptLists};
+    use image_builder::{Root, become_root};
+    let mut packages = host_packages::IMAGE_PACKAGES.to_vec();
+    if !host_packages::is_root() {
+        packages.extend(host_packages::UNPRIVILEGED_IMAGE_PACKAGES);
+    }
+    host_packages::install_missing_packages(&packages, AptLists::NotNeeded)?;
+    // Without root, the rest runs again as root of a user namespace (the user's subordinate
+    // ids mapped); this process only waits for it.
+    if let Root::Ran(status) = become_root()? {
+        use std::os::unix::process::ExitStatusExt;
+        let code = status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        std::process::exit(code);
+    }
     let mut caches = CacheLayout::for_user()?;
     if args.no_build_tree_cache {
         caches.build_trees = None;

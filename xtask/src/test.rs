@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::host_packages::{install_missing_packages, is_root, run_command};
+use crate::host_packages::{AptLists, install_missing_packages, is_root, run_command};
 use crate::workspace_root;
 
 /// Debian packages whose tools the tests call. Installed with apt when missing.
@@ -37,6 +37,7 @@ const TEST_PACKAGES: &[&str] = &[
     "swtpm",
     "swtpm-tools",
     "systemd",
+    "uidmap",
     "xz-utils",
     "zstd",
 ];
@@ -90,7 +91,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<()> {
             needs_root.join("\n  ")
         );
     }
-    install_missing_packages(TEST_PACKAGES)?;
+    install_missing_packages(TEST_PACKAGES, AptLists::Needed)?;
     install_cargo_deny()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[

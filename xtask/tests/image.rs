@@ -9,6 +9,8 @@
 #![allow(clippy::print_stderr)] // build and boot times are part of what this test reports
 
 mod support;
+#[path = "support/unprivileged.rs"]
+mod unprivileged;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -171,6 +173,56 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
     let measurements =
         |efi: &Path| std::fs::read_to_string(efi.with_extension("measurements.json")).unwrap();
     assert_eq!(measurements(first), measurements(&second));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn an_unprivileged_build_gives_the_root_builds_uki() {
+    let (first, lock) = first_build();
+    let home = unprivileged::unprivileged_user();
+    // Everything the user's build writes is its own: the output, the lock it reads, the
+    // build-tree cache.
+    let dir = scratch().join("unprivileged");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let user_lock = dir.join("flashbox-l1.lock");
+    std::fs::copy(lock, &user_lock).unwrap();
+    let owner = format!("{}:", unprivileged::BUILD_USER);
+    run("chown", &["-R", &owner, &dir.display().to_string()]);
+    let mut arguments = vec![
+        "--build-tree-cache".to_owned(),
+        dir.join("build-tree-cache").display().to_string(),
+    ];
+    arguments.extend(support::boot_test_arguments());
+    let efi = unprivileged::build_unprivileged(&home, &dir.join("out"), &user_lock, &arguments);
+    let a = std::fs::read(first).unwrap();
+    let b = std::fs::read(&efi).unwrap();
+    assert!(
+        a == b,
+        "the unprivileged build's UKI differs from root's: {}",
+        explain_difference(&a, &b)
+    );
+    // Its files belong to the user (the image's ids are in the cpio, not on the host).
+    let uid = run("id", &["-u", unprivileged::BUILD_USER]);
+    let meta = std::fs::metadata(&efi).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&meta).to_string(),
+        uid.trim()
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_user_without_subordinate_ids_is_told_what_to_configure() {
+    let said = unprivileged::build_without_subordinate_ids();
+    let user = unprivileged::USER_WITHOUT_RANGE;
+    assert!(
+        said.contains(&format!(
+            "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("/etc/subuid"), "{said}");
 }
 
 #[test]

@@ -59,4 +59,7 @@ pub use manifest::Manifest;
 pub use pipeline::{BuiltImage, LockUse, build, image_name};
 pub use prepare::{Prepared, prepare, read_lock, resolve_afresh, write_lock};
 pub use request::{ArchiveChoice, BuildRequest, Definition, KernelChoice, ResolveRequest};
+/// Builds without root: a front end calls [`become_root`] first thing (see
+/// `rootfs_assembler::user_namespace`), and goes on when it says [`Root::Now`].
+pub use rootfs_assembler::user_namespace::{Root, become_root};
 pub use stage::{Observer, Silent, Stage, StageReport};

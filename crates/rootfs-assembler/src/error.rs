@@ -13,12 +13,28 @@ pub enum Error {
     /// An operation that needs root (mount namespaces, chroot, file ownership) was asked for
     /// by another user.
     #[error(
-        "{action} needs root (mount namespace, chroot and file ownership); run as root \
-         (e.g. with sudo). Unprivileged builds in a user namespace are not supported yet"
+        "{action} needs root (namespaces and file ownership): run as root, or as a user \
+         with subordinate ids through a front end that calls `user_namespace::become_root`"
     )]
     NotRoot {
         /// What was about to happen.
         action: &'static str,
+    },
+    /// An unprivileged build, but the user has no subordinate ids to map.
+    #[error(
+        "building without root needs subordinate user and group ids for `{user}`, and \
+         /etc/subuid or /etc/subgid has none: add a range (as root: `usermod --add-subuids \
+         100000-165535 --add-subgids 100000-165535 {user}`), or build as root"
+    )]
+    NoSubordinateIds {
+        /// The invoking user.
+        user: String,
+    },
+    /// Entering the build's user namespace failed.
+    #[error("building without root: {reason}")]
+    UserNamespace {
+        /// What failed.
+        reason: String,
     },
     /// A program the build needs on the host is not installed.
     #[error("{action} needs `{tool}`, which is not installed (Debian package {package})")]

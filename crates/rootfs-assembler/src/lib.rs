@@ -21,8 +21,10 @@
 //!   [`deb::read_deb`] (control data, conffiles, md5sums) and [`deb::extract_deb_data`];
 //!   [`unpack`] holds the path checks and the safe extraction, [`filter`] dpkg's
 //!   `path-exclude=` rules, [`control`] deb822 parsing.
+//! - [`user_namespace`]: builds without root, as root of a user namespace with the user's
+//!   subordinate ids.
 //! - [`sandbox`]: the [`CommandRunner`] seam and the bubblewrap sandbox
-//!   ([`sandbox::plan()`] is pure, `sandbox::child` holds the crate's only `unsafe`).
+//!   ([`sandbox::plan()`] is pure, `sandbox::child` and [`user_namespace`] hold the crate's only `unsafe`).
 //! - [`install`]: bootstrap and the target's dpkg; [`install::plan_install`] is the pure
 //!   batch plan.
 //! - [`kernel_modules`]: `KernelModules=` (mkosi's filter, the dependency closure, the
@@ -82,6 +84,7 @@ pub mod scripts;
 mod test_support;
 pub mod trees;
 pub mod unpack;
+pub mod user_namespace;
 
 pub use assemble::{AssembleOptions, AssembleReport, BuildOutputs, Rootfs, assemble};
 pub use build_dir::{BuildLayout, checked_inputs};

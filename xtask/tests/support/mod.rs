@@ -47,14 +47,22 @@ pub(crate) fn build(
     if locked {
         command.arg("--locked");
     }
+    run_build(&mut command, "as root")
+}
+
+/// Runs a prepared `xtask image` command; returns the UKI path it printed.
+pub(crate) fn run_build(command: &mut Command, who: &str) -> PathBuf {
     let started = Instant::now();
     let result = command.output().expect("xtask runs");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
     assert!(
         result.status.success(),
-        "xtask image failed with {}",
-        result.status
+        "xtask image {who} failed with {}; its last words:\n{}",
+        result.status,
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     );
-    eprintln!("built in {:.0?}", started.elapsed());
+    eprintln!("built {who} in {:.0?}", started.elapsed());
     let printed = String::from_utf8(result.stdout).unwrap();
     let efi = PathBuf::from(printed.trim());
     assert!(efi.is_file(), "xtask printed {printed:?}, not a UKI path");

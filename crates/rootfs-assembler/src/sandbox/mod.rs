@@ -10,8 +10,8 @@
 //!   `resolv.conf` only when the network is wanted, and the [`Bind`]s under `/work` (on a
 //!   tmpfs, so no mount point is created inside the image below `/work`).
 //! - [`Place::Host`] (ordinary mkosi scripts, which run outside the image): the host's `/usr`
-//!   and `/etc` read-only, the working directory and the given readable directories
-//!   read-only, the given writable directories,
+//!   and `/etc` read-only, the working directory and the given readable paths (when they
+//!   exist) read-only, the given writable directories,
 //!   fresh `/tmp`, and the image prepared as above at the sandbox's view, where the script's
 //!   `mkosi-chroot` chroots. Nothing else of the host: no `/home`, no `/root`, no other
 //!   mounts.
@@ -111,7 +111,8 @@ pub enum Place {
     Host {
         /// The working directory on the host.
         cwd: PathBuf,
-        /// Host directories it reads besides `/usr`, `/etc` and `cwd` (the script's own).
+        /// Host paths it reads besides `/usr`, `/etc` and `cwd` (the script's directory,
+        /// paths its environment names), bound when they exist.
         readable: Vec<PathBuf>,
         /// Host directories that stay writable (the build directory, outputs).
         writable: Vec<PathBuf>,

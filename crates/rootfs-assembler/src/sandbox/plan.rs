@@ -112,17 +112,18 @@ pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<OsStri
             api_mounts(&mut args, Path::new("/"));
             args.one("--tmpfs", "/tmp");
             args.one("--tmpfs", "/var/tmp");
-            // The working and readable directories read-only, the writable ones read-write,
-            // parents before what lies below them.
-            let mut dirs: Vec<(&PathBuf, bool)> = writable.iter().map(|dir| (dir, true)).collect();
-            for dir in readable.iter().chain([cwd]) {
-                if !dirs.iter().any(|(known, _)| *known == dir) {
-                    dirs.push((dir, false));
-                }
+            // The working directory and the readable paths (when they exist) read-only, the
+            // writable directories read-write, parents before what lies below them.
+            let mut paths: Vec<(&PathBuf, &str)> =
+                writable.iter().map(|dir| (dir, "--bind")).collect();
+            paths.push((cwd, "--ro-bind"));
+            for path in readable {
+                paths.push((path, "--ro-bind-try"));
             }
-            dirs.sort();
-            for (dir, writable) in dirs {
-                args.two(if writable { "--bind" } else { "--ro-bind" }, dir, dir);
+            paths.sort();
+            paths.dedup_by(|later, kept| later.0 == kept.0);
+            for (path, option) in paths {
+                args.two(option, path, path);
             }
             image_mounts(&mut args, sandbox, inputs, &sandbox.view);
             args.one("--chdir", cwd);
@@ -264,7 +265,7 @@ mod tests {
             "--ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /lib64 /lib64 \
              --ro-bind /etc /etc --proc /proc",
             "--tmpfs /tmp --tmpfs /var/tmp --bind /b/root /b/root --bind /b/work /b/work \
-             --ro-bind /scripts /scripts --ro-bind /src /src --bind /b/root /b/work/view \
+             --ro-bind-try /scripts /scripts --ro-bind /src /src --bind /b/root /b/work/view \
              --proc /b/work/view/proc",
             "--dev /b/work/view/dev --ro-bind /sys /b/work/view/sys --tmpfs /b/work/view/run",
             "--tmpfs /b/work/view/work --ro-bind /src /b/work/view/work/src",

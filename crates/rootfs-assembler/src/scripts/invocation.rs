@@ -1,9 +1,15 @@
 //! The sandbox and command of one script: what is bound where (`/work/src`, `/work/out`, ...),
 //! whether it runs chrooted in the image (`*.chroot`) or on the host with the host read-only
 //! but for the build directory, its arguments and its environment. Pure.
+//!
+//! A host script sees of the host only `/usr`, `/etc`, the sources, its own directory, the
+//! build's directories and the host paths the user's environment (`Environment=`, `-E`)
+//! names: a value that is an absolute path below a top-level directory (`/opt/x`, not `/` or
+//! `/home`), outside `/proc`, `/sys` and `/dev`, is bound read-only when it exists (that is
+//! how the user hands a script a prebuilt binary, `TDX_INIT_BINARY=/path/to/tdx-init`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use config_model::ImageConfig;
 
@@ -109,7 +115,12 @@ pub fn script_invocation(
             args,
             Place::Host {
                 cwd: context.src_dir.clone(),
-                readable: script.parent().map(Path::to_path_buf).into_iter().collect(),
+                readable: script
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .into_iter()
+                    .chain(named_host_paths(&config.build.environment))
+                    .collect(),
                 writable,
             },
         );
@@ -118,4 +129,51 @@ pub fn script_invocation(
     };
     command.log = context.log.clone();
     (sandbox, command)
+}
+
+/// The host paths the values of `environment` name, as the module docs say.
+fn named_host_paths(environment: &BTreeMap<String, String>) -> Vec<PathBuf> {
+    environment
+        .values()
+        .map(Path::new)
+        .filter(|path| {
+            let parts: Vec<Component<'_>> = path.components().collect();
+            let normal = parts
+                .iter()
+                .skip(1)
+                .all(|c| matches!(c, Component::Normal(_)));
+            path.is_absolute()
+                && normal
+                && parts.len() >= 3
+                && !["/proc", "/sys", "/dev"]
+                    .iter()
+                    .any(|api| path.starts_with(api))
+        })
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_scripts_see_the_paths_their_environment_names_and_no_others() {
+        let environment: BTreeMap<String, String> = [
+            ("TDX_INIT_BINARY", "/work/prebuilt/tdx-init"),
+            ("ROOT", "/"),
+            ("HOME_DIR", "/home"),
+            ("ESCAPE", "/opt/../etc/shadow"),
+            ("RELATIVE", "prebuilt/x"),
+            ("API", "/proc/self/root"),
+            ("WORD", "enabled"),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+        assert_eq!(
+            named_host_paths(&environment),
+            [PathBuf::from("/work/prebuilt/tdx-init")]
+        );
+    }
 }
