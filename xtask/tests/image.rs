@@ -187,14 +187,15 @@ fn an_unprivileged_build_gives_the_root_builds_uki() {
     std::fs::create_dir_all(&dir).unwrap();
     let user_lock = dir.join("flashbox-l1.lock");
     std::fs::copy(lock, &user_lock).unwrap();
+    let inputs = unprivileged::stage_inputs(&dir.join("inputs"));
     let owner = format!("{}:", unprivileged::BUILD_USER);
     run("chown", &["-R", &owner, &dir.display().to_string()]);
-    let mut arguments = vec![
+    let arguments = [
         "--build-tree-cache".to_owned(),
         dir.join("build-tree-cache").display().to_string(),
     ];
-    arguments.extend(support::boot_test_arguments());
-    let efi = unprivileged::build_unprivileged(&home, &dir.join("out"), &user_lock, &arguments);
+    let efi =
+        unprivileged::build_unprivileged(&home, &inputs, &dir.join("out"), &user_lock, &arguments);
     let a = std::fs::read(first).unwrap();
     let b = std::fs::read(&efi).unwrap();
     assert!(

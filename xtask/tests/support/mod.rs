@@ -89,13 +89,18 @@ pub(crate) fn tdx_init_stand_in() -> PathBuf {
 /// The build arguments every booted test image gets: the report unit and tdx-init (without
 /// it `wait-for-key` fails and nothing ordered after it, dropbear included, starts).
 pub(crate) fn boot_test_arguments() -> Vec<String> {
+    boot_test_arguments_from(&boot_check_tree(), &tdx_init_stand_in())
+}
+
+/// [`boot_test_arguments`] with the report tree and the tdx-init stand-in at other places.
+pub(crate) fn boot_test_arguments_from(boot_check: &Path, tdx_init: &Path) -> Vec<String> {
     vec![
         "--tdx-firmware".into(),
         FIRMWARE.into(),
         "--extra-tree".into(),
-        boot_check_tree().display().to_string(),
+        boot_check.display().to_string(),
         "-E".into(),
-        format!("TDX_INIT_BINARY={}", tdx_init_stand_in().display()),
+        format!("TDX_INIT_BINARY={}", tdx_init.display()),
     ]
 }
 

@@ -49,10 +49,44 @@ pub(crate) fn unprivileged_user() -> PathBuf {
     home
 }
 
-/// Runs `cargo xtask image flashbox-l1 --locked` as [`BUILD_USER`] (home `home`, nothing
-/// else of root's environment) into `output`, which it owns; returns the UKI path.
+/// Copies of what the unprivileged build reads from the workspace, in a directory the user
+/// can read wherever the workspace is (a clone below `/root` is not readable by others).
+pub(crate) struct StagedInputs {
+    /// The xtask binary.
+    pub xtask: PathBuf,
+    /// The fixtures tree.
+    pub fixtures: PathBuf,
+    /// The arguments a boot-test image gets, pointing at the copies.
+    pub boot_test_arguments: Vec<String>,
+}
+
+/// Copies the xtask binary, the fixtures and the boot-test inputs into `dir`.
+pub(crate) fn stage_inputs(dir: &Path) -> StagedInputs {
+    std::fs::create_dir_all(dir).unwrap();
+    let copy = |from: &Path, name: &str| {
+        let to = dir.join(name);
+        run_checked(Command::new("cp").arg("-a").arg(from).arg(&to));
+        to
+    };
+    let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+    let boot_check = copy(&support.join("boot-check"), "boot-check");
+    let tdx_init = copy(&support.join("tdx-init-stand-in"), "tdx-init-stand-in");
+    StagedInputs {
+        xtask: copy(Path::new(env!("CARGO_BIN_EXE_xtask")), "xtask"),
+        fixtures: copy(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"),
+            "fixtures",
+        ),
+        boot_test_arguments: super::support::boot_test_arguments_from(&boot_check, &tdx_init),
+    }
+}
+
+/// Runs `cargo xtask image flashbox-l1 --locked` (the staged copy, on the staged fixtures)
+/// as [`BUILD_USER`] (home `home`, nothing else of root's environment) into `output`, which
+/// it owns; returns the UKI path.
 pub(crate) fn build_unprivileged(
     home: &Path,
+    inputs: &StagedInputs,
     output: &Path,
     lock: &Path,
     extra: &[impl AsRef<std::ffi::OsStr>],
@@ -63,11 +97,14 @@ pub(crate) fn build_unprivileged(
         .arg(format!("HOME={}", home.display()))
         .arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
         .args(["TZ=UTC", "LC_ALL=C.UTF-8"])
-        .arg(env!("CARGO_BIN_EXE_xtask"))
-        .args(["image", "flashbox-l1", "--locked", "--output-dir"])
+        .arg(&inputs.xtask)
+        .args(["image", "flashbox-l1", "--locked", "-C"])
+        .arg(&inputs.fixtures)
+        .arg("--output-dir")
         .arg(output)
         .arg("--lock-file")
         .arg(lock)
+        .args(&inputs.boot_test_arguments)
         .args(extra)
         .stdout(Stdio::piped());
     run_build(&mut command, &format!("as {BUILD_USER}"))
@@ -95,6 +132,15 @@ pub(crate) fn build_without_subordinate_ids() -> String {
             "SUB_GID_COUNT=0",
         ],
     );
+    // A copy the user can run wherever the workspace is.
+    let dir = super::support::scratch().join("no-subordinate-ids");
+    std::fs::create_dir_all(&dir).unwrap();
+    let xtask = dir.join("xtask");
+    run_checked(
+        Command::new("cp")
+            .arg(env!("CARGO_BIN_EXE_xtask"))
+            .arg(&xtask),
+    );
     let output = Command::new("runuser")
         .args([
             "-u",
@@ -105,7 +151,7 @@ pub(crate) fn build_without_subordinate_ids() -> String {
             "HOME=/nonexistent",
         ])
         .arg("PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-        .arg(env!("CARGO_BIN_EXE_xtask"))
+        .arg(&xtask)
         .args(["image", "flashbox-l1", "--output-dir", "/nonexistent/out"])
         .output()
         .unwrap();
