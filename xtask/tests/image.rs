@@ -162,13 +162,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         matches!(origin, Some(TreeOrigin::FromCache { .. })),
         "the second build takes the first one's build tree from the cache: {origin:?}"
     );
-    let a = std::fs::read(first).unwrap();
-    let b = std::fs::read(&second).unwrap();
-    assert!(
-        a == b,
-        "the two UKIs differ: {}",
-        explain_difference(&a, &b)
-    );
+    assert_same_uki(first, &second, "the two UKIs differ");
     // The predicted measurements are a function of the UKI: the same document, byte for byte.
     let measurements =
         |efi: &Path| std::fs::read_to_string(efi.with_extension("measurements.json")).unwrap();
@@ -196,12 +190,10 @@ fn an_unprivileged_build_gives_the_root_builds_uki() {
     ];
     let efi =
         unprivileged::build_unprivileged(&home, &inputs, &dir.join("out"), &user_lock, &arguments);
-    let a = std::fs::read(first).unwrap();
-    let b = std::fs::read(&efi).unwrap();
-    assert!(
-        a == b,
-        "the unprivileged build's UKI differs from root's: {}",
-        explain_difference(&a, &b)
+    assert_same_uki(
+        first,
+        &efi,
+        "the unprivileged build's UKI differs from root's",
     );
     // Its files belong to the user (the image's ids are in the cpio, not on the host).
     let uid = run("id", &["-u", unprivileged::BUILD_USER]);
@@ -317,6 +309,13 @@ fn azure_profile_writes_a_fixed_vhd() {
 }
 
 /// Runs a tool we did not write; its output, or a panic with it when it fails.
+/// Asserts the UKIs `a` and `b` are byte-identical; else fails with `what` and the first
+/// differing section (and, for `.initrd`, cpio entry and field).
+fn assert_same_uki(a: &Path, b: &Path, what: &str) {
+    let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    assert!(a == b, "{what}: {}", explain_difference(&a, &b));
+}
+
 fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
         .args(args)
