@@ -1,6 +1,6 @@
 //! The flags that change what a build resolves, shared by `image`, `lock`, `why` and
 //! `bench resolve`, turned into image-builder's [`ResolveRequest`] (which decides the rest:
-//! the kernel package added, `Snapshot=` handling, the lock file's name), and the TDX
+//! the kernel package added, the archives read, the lock file's name), and the TDX
 //! firmware flags of `image` and `measure`.
 
 use std::path::PathBuf;
@@ -30,10 +30,16 @@ pub(crate) struct BuildArgs {
     /// The Debian kernel package used with `--kernel debian`.
     #[arg(long, default_value = "linux-image-cloud-amd64")]
     pub kernel_package: String,
-    /// How `Snapshot=` becomes an archive URL (a URL containing `{snapshot}`). Without it a
-    /// `Snapshot=` is not followed: packages come from the mirror and the lock pins them.
-    #[arg(long, env = "FLASHBOX_SNAPSHOT_URL")]
-    pub snapshot_url: Option<String>,
+    /// The Debian mirror's base URL (`debian` and `debian-security` are joined to it; a URL
+    /// ending in `/debian` is taken as the archive root), overriding `Mirror=`, as mkosi's
+    /// `--mirror` (default: the archives of the host's apt configuration).
+    #[arg(long, short = 'm')]
+    pub mirror: Option<String>,
+    /// The snapshot service's base URL (archives under `<base>/archive/debian/<id>/`): read
+    /// for `Snapshot=` when `Mirror=` is unset, and for locked packages the mirror no longer
+    /// serves, from the snapshot of their locked Release date.
+    #[arg(long, env = "FLASHBOX_SNAPSHOT_MIRROR")]
+    pub snapshot_mirror: Option<String>,
 }
 
 /// The lock file flag of the commands that read or write a lock.
@@ -78,14 +84,16 @@ impl BuildArgs {
         definition: &DefinitionArgs,
         lock_file: Option<&LockFileArgs>,
     ) -> Result<ResolveRequest> {
+        let mut definition = definition.definition()?;
+        definition.mirror.clone_from(&self.mirror);
         Ok(ResolveRequest {
-            definition: definition.definition()?,
+            definition,
             kernel: match self.kernel {
                 KernelSource::Debian => KernelChoice::Package(self.kernel_package.clone()),
                 KernelSource::Source => KernelChoice::Source,
             },
             archive: ArchiveChoice {
-                snapshot_url: self.snapshot_url.clone(),
+                snapshot_service: self.snapshot_mirror.clone(),
                 ..ArchiveChoice::default()
             },
             lock_file: lock_file.and_then(|l| l.lock_file.clone()),

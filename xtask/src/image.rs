@@ -33,6 +33,10 @@ pub(crate) struct ImageArgs {
     /// Assemble the build tree afresh, neither copying nor storing one in the cache.
     #[arg(long, conflicts_with = "build_tree_cache")]
     no_build_tree_cache: bool,
+    /// Where verified packages and archive indexes are kept, by sha256 (default:
+    /// `~/.cache/flashbox-builder/deb-resolver`).
+    #[arg(long, env = "FLASHBOX_PACKAGE_CACHE")]
+    package_cache: Option<PathBuf>,
     /// Where `--kernel source` keeps built kernels (default: `~/.cache/flashbox-builder/kernel`).
     #[arg(long, env = "FLASHBOX_KERNEL_CACHE")]
     kernel_cache: Option<PathBuf>,
@@ -67,6 +71,9 @@ pub(crate) fn run(args: &ImageArgs) -> Result<()> {
     }
     if let Some(dir) = &args.kernel_cache {
         caches.kernels.clone_from(dir);
+    }
+    if let Some(dir) = &args.package_cache {
+        caches.packages.clone_from(dir);
     }
     let request = BuildRequest {
         resolve: args

@@ -147,13 +147,15 @@ impl Progress for TerminalProgress {
         self.show(item);
     }
 
+    // `suspend`, not `println`: indicatif drops `println` lines while the bar is hidden (no
+    // terminal), and these must reach a log too.
     fn retrying(&self, item: &str, attempt: u32, reason: &str) {
         self.bar
-            .println(format!("  retrying {item} (attempt {attempt}): {reason}"));
+            .suspend(|| eprintln!("  retrying {item} (attempt {attempt}): {reason}"));
     }
 
     fn message(&self, text: &str) {
-        self.bar.println(format!("  {text}"));
+        self.bar.suspend(|| eprintln!("  {text}"));
     }
 }
 

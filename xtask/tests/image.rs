@@ -8,6 +8,8 @@
 
 #![allow(clippy::print_stderr)] // build and boot times are part of what this test reports
 
+#[path = "support/archive_server.rs"]
+mod archive_server;
 mod support;
 #[path = "support/unprivileged.rs"]
 mod unprivileged;
@@ -143,11 +145,40 @@ fn build_scripts_run_in_the_build_tree_and_their_outputs_reach_the_image() {
 
 #[test]
 #[ignore = "needs root"]
+fn the_lock_records_the_security_suite_it_read() {
+    let (_, lock) = first_build();
+    let lock = deb_resolver::Lock::from_toml(&std::fs::read_to_string(lock).unwrap()).unwrap();
+    let suites: Vec<&str> = lock.sources.iter().map(|s| s.suite.as_str()).collect();
+    assert!(suites.contains(&"trixie-security"), "{suites:?}");
+    assert!(
+        lock.request.suites.contains(&"trixie-security".to_owned()),
+        "{:?}",
+        lock.request.suites
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
 fn a_second_build_elsewhere_gives_the_same_uki() {
     let (first, lock) = first_build();
     // The image root is assembled afresh under the other umask/TZ/locale; the build tree is
     // the first build's, copied from the cache, so this also checks that a cached tree
-    // builds what a fresh one does.
+    // builds what a fresh one does. Its packages come afresh from a loopback mirror that
+    // has dropped every eighth locked file since the lock was written, and those from a
+    // loopback snapshot service, as a committed lock meets the archive weeks later.
+    let package_cache = deb_resolver::Cache::default_root().unwrap();
+    let archive = archive_server::LoopbackArchive::start(lock, &package_cache, 8);
+    let fresh_cache = scratch().join("second-package-cache");
+    let _ = std::fs::remove_dir_all(&fresh_cache);
+    let mut arguments = default_image_arguments();
+    arguments.extend([
+        "--mirror".to_owned(),
+        archive.mirror.url(),
+        "--snapshot-mirror".to_owned(),
+        archive.snapshots.url(),
+        "--package-cache".to_owned(),
+        fresh_cache.display().to_string(),
+    ]);
     let second = build(
         &scratch().join("second-build-dir"),
         lock,
@@ -155,8 +186,9 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
         "Pacific/Kiritimati",
         "C",
         true,
-        &default_image_arguments(),
+        &arguments,
     );
+    assert_dropped_files_came_from_the_snapshots(&archive);
     let origin = manifest(&second).build_tree;
     assert!(
         matches!(origin, Some(TreeOrigin::FromCache { .. })),
@@ -305,6 +337,36 @@ fn azure_profile_writes_a_fixed_vhd() {
     assert!(
         info.contains(&format!("\"virtual-size\": {disk_len}")),
         "virtual size should be {disk_len}: {info}"
+    );
+}
+
+/// Every file the loopback mirror dropped was asked of it (404), then of the snapshot
+/// service (a redirect from the day after its Release to the snapshot taken after it, then
+/// the file); every other file came from the mirror.
+fn assert_dropped_files_came_from_the_snapshots(archive: &archive_server::LoopbackArchive) {
+    let mirror = archive.mirror.requests();
+    let snapshots = archive.snapshots.requests();
+    for path in &archive.dropped {
+        let asked = |log: &[(String, u16)], status: u16| {
+            log.iter()
+                .any(|(p, s)| p.ends_with(&format!("/{path}")) && *s == status)
+        };
+        assert!(asked(&mirror, 404), "the mirror was not asked for {path}");
+        assert!(
+            asked(&snapshots, 302) && asked(&snapshots, 200),
+            "the snapshot service did not serve {path}: {snapshots:?}"
+        );
+    }
+    let served = mirror.iter().filter(|(_, status)| *status == 200).count();
+    let fetched = served + archive.dropped.len();
+    assert!(
+        archive.dropped.len() > 10 && served > 300,
+        "{served} files from the mirror, {} from the snapshots",
+        archive.dropped.len()
+    );
+    eprintln!(
+        "fetched {fetched} locked files: {served} from the mirror, {} from the snapshots",
+        archive.dropped.len()
     );
 }
 

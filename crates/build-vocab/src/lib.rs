@@ -22,6 +22,7 @@
 //! );
 //! ```
 
+pub mod calendar;
 pub mod debian;
 pub mod digest;
 pub mod error;

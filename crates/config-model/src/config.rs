@@ -61,6 +61,10 @@ pub struct DistributionSettings {
     pub repositories: Vec<String>,
     /// `RepositoryKeyCheck=`: whether archive signatures must verify (default yes).
     pub repository_key_check: Option<bool>,
+    /// `RepositoryKeyFetch=`: whether keys may be fetched remotely (Debian never does).
+    pub repository_key_fetch: Option<bool>,
+    /// `LocalMirror=`: one plain repository used instead of the whole set of suites.
+    pub local_mirror: Option<String>,
 }
 
 /// `[Output]`: what is produced and how it is named.

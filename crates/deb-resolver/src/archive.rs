@@ -1,13 +1,23 @@
 //! Where packages come from: [`ArchiveSpec`], built from the configuration and explicit
 //! [`ArchiveOptions`], and the host's apt sources read as data.
 //!
-//! The mirror is `Mirror=` if set, else the one the host's apt configuration names
-//! ([`mirror_from_apt_sources`] reads the files' text; the caller reads the files). With
-//! `Snapshot=`, the archive URL is the caller's template with `{snapshot}` replaced, and
-//! `Valid-Until` is not applied (a snapshot is old on purpose). The suites are the release,
-//! `<release>-updates` and `<release>-backports` (the latter two skipped when the archive has
-//! none), plus `<release>-security` when the caller names a security archive. Components are
-//! `main` plus `Repositories=`; architectures the image's and `all`.
+//! The archive follows mkosi's Debian support:
+//! - `Mirror=` is a base URL to which `debian` and `debian-security` are joined. A mirror
+//!   that already names the archive root (`.../debian`, as older guides and apt's own
+//!   sources write it) is accepted too: the security archive is then its sibling.
+//! - Without `Mirror=`, the archives the host's apt configuration names are used
+//!   ([`host_archives_from_apt_sources`] reads the files' text; the caller reads the files).
+//! - `Snapshot=<id>` reads `<base>/archive/debian/<id>/` and
+//!   `<base>/archive/debian-security/<id>/`, the base being `Mirror=` or the snapshot
+//!   service the caller names; `Valid-Until` is not applied (a snapshot is old on purpose),
+//!   and, as in mkosi, `-updates` is not read.
+//! - `LocalMirror=` is one plain repository: the release suite only, nothing joined.
+//! - The suites are the release, `<release>-updates` and `<release>-security` (none of the
+//!   latter for `sid`/`unstable`). Beyond mkosi, `<release>-backports` is read too when the
+//!   archive has it; at its archive's default pin it is used only for packages pinned to it
+//!   (`cargo/trixie-backports`), as apt would with a backports source added.
+//! - Components are `main` plus `Repositories=`; architectures the image's and `all`.
+//! - `RepositoryKeyFetch=yes` is refused: keys come only from the keyring given.
 
 use std::path::PathBuf;
 
@@ -16,19 +26,28 @@ use config_model::{Distribution, ImageConfig};
 use crate::error::Error;
 use build_vocab::debian::deb822::paragraphs;
 
-/// The default trusted keyring.
+/// The default trusted keyring (it signs both the archive and the security archive).
 pub const DEBIAN_ARCHIVE_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+/// The archive roots a host's apt configuration names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostArchives {
+    /// The Debian archive root (`http://<mirror>/debian`).
+    pub debian: Option<String>,
+    /// The security archive root (`http://<mirror>/debian-security`), when apt has one.
+    pub security: Option<String>,
+}
 
 /// Inputs of [`ArchiveSpec::from_config`] that do not come from the image configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveOptions {
-    /// The mirror of the host's apt configuration, used when `Mirror=` is not set (see
-    /// `fetch::host_apt_mirror`).
-    pub host_mirror: Option<String>,
-    /// How a `Snapshot=` id becomes an archive URL: a URL with `{snapshot}` in it.
-    pub snapshot_url_template: Option<String>,
-    /// A security archive (`<release>-security` is read from it) or `None` to skip security.
-    pub security_mirror: Option<String>,
+    /// The archives of the host's apt configuration, used when `Mirror=` is not set (see
+    /// `fetch::host_archives`).
+    pub host: HostArchives,
+    /// The snapshot service's base URL (archives under `<base>/archive/<archive>/<id>/`): read
+    /// for `Snapshot=` when `Mirror=` is not set, and by [`crate::fetch::fetch`] for locked
+    /// files the mirror no longer serves.
+    pub snapshot_service: Option<String>,
     /// The OpenPGP keyring signatures are checked against.
     pub keyring: PathBuf,
 }
@@ -36,9 +55,8 @@ pub struct ArchiveOptions {
 impl Default for ArchiveOptions {
     fn default() -> Self {
         Self {
-            host_mirror: None,
-            snapshot_url_template: None,
-            security_mirror: None,
+            host: HostArchives::default(),
+            snapshot_service: None,
             keyring: PathBuf::from(DEBIAN_ARCHIVE_KEYRING),
         }
     }
@@ -51,10 +69,30 @@ pub enum SuiteKind {
     Release,
     /// `<release>-updates`: optional.
     Updates,
-    /// `<release>-security`: read only when configured.
+    /// `<release>-security`: must exist (an image without it gets no security updates).
     Security,
     /// `<release>-backports`: optional, used only for pinned packages (default pin 100).
     Backports,
+}
+
+impl SuiteKind {
+    /// The kind of a suite, from its name (`trixie-security` is [`SuiteKind::Security`]).
+    pub fn of_suite(suite: &str) -> Self {
+        match suite.rsplit_once('-').map(|(_, tail)| tail) {
+            Some("updates") => Self::Updates,
+            Some("security") => Self::Security,
+            Some("backports") => Self::Backports,
+            _ => Self::Release,
+        }
+    }
+
+    /// The archive that holds suites of this kind, as a snapshot service names it.
+    pub fn archive_name(self) -> &'static str {
+        match self {
+            Self::Security => "debian-security",
+            _ => "debian",
+        }
+    }
 }
 
 /// One suite and the archive URL it is read from.
@@ -97,6 +135,8 @@ pub struct ArchiveSpec {
     pub keyring: PathBuf,
     /// The snapshot id, when reading a snapshot (then `Valid-Until` is not applied).
     pub snapshot: Option<String>,
+    /// The snapshot service locked files are fetched from when the mirror has dropped them.
+    pub snapshot_service: Option<String>,
 }
 
 impl ArchiveSpec {
@@ -111,6 +151,13 @@ impl ArchiveSpec {
                 )));
             }
         }
+        if settings.repository_key_fetch == Some(true) {
+            return Err(Error::Config(
+                "RepositoryKeyFetch=yes: keys are never fetched for Debian (as in mkosi); \
+                 the archive is checked against the keyring only"
+                    .into(),
+            ));
+        }
         let release = settings
             .release
             .clone()
@@ -124,53 +171,23 @@ impl ArchiveSpec {
                 Error::Config(format!("Architecture={architecture} has no Debian port"))
             })?
             .to_owned();
-        let base_url = match &settings.snapshot {
-            Some(snapshot) => {
-                let template = options.snapshot_url_template.as_ref().ok_or_else(|| {
-                    Error::SnapshotWithoutTemplate {
-                        snapshot: snapshot.clone(),
-                    }
-                })?;
-                if !template.contains("{snapshot}") {
-                    return Err(Error::Config(format!(
-                        "snapshot URL template `{template}` has no `{{snapshot}}`"
-                    )));
-                }
-                template.replace("{snapshot}", snapshot)
-            }
-            None => settings
-                .mirror
-                .clone()
-                .or_else(|| options.host_mirror.clone())
-                .ok_or(Error::NoMirror)?,
+        let roots = ArchiveRoots::of(config, options)?;
+        let suite = |suite: String, kind: SuiteKind| SuiteSource {
+            base_url: match kind {
+                SuiteKind::Security => roots.security.clone(),
+                _ => roots.debian.clone(),
+            },
+            suite,
+            kind,
         };
-        let base_url = with_slash(&base_url);
-        let mut suites = vec![
-            SuiteSource {
-                suite: release.clone(),
-                base_url: base_url.clone(),
-                kind: SuiteKind::Release,
-            },
-            SuiteSource {
-                suite: format!("{release}-updates"),
-                base_url: base_url.clone(),
-                kind: SuiteKind::Updates,
-            },
-        ];
-        if let Some(security) = &options.security_mirror {
-            suites.push(SuiteSource {
-                suite: format!("{release}-security"),
-                base_url: with_slash(security),
-                kind: SuiteKind::Security,
-            });
-        }
-        suites.push(SuiteSource {
-            suite: format!("{release}-backports"),
-            base_url,
-            kind: SuiteKind::Backports,
-        });
-        if matches!(release.as_str(), "sid" | "unstable") {
-            suites.retain(|suite| suite.kind == SuiteKind::Release);
+        let mut suites = vec![suite(release.clone(), SuiteKind::Release)];
+        let rolling = matches!(release.as_str(), "sid" | "unstable");
+        if !rolling && !roots.plain {
+            if settings.snapshot.is_none() {
+                suites.push(suite(format!("{release}-updates"), SuiteKind::Updates));
+            }
+            suites.push(suite(format!("{release}-security"), SuiteKind::Security));
+            suites.push(suite(format!("{release}-backports"), SuiteKind::Backports));
         }
         let mut components = vec!["main".to_owned()];
         for component in &settings.repositories {
@@ -186,6 +203,12 @@ impl ArchiveSpec {
             check_signatures: settings.repository_key_check != Some(false),
             keyring: options.keyring.clone(),
             snapshot: settings.snapshot.clone(),
+            snapshot_service: settings
+                .mirror
+                .clone()
+                .filter(|_| settings.snapshot.is_some())
+                .or_else(|| options.snapshot_service.clone())
+                .map(|base| with_slash(&base)),
         })
     }
 
@@ -198,6 +221,95 @@ impl ArchiveSpec {
     }
 }
 
+/// The archive roots of a configuration: mkosi's `debian` and `debian-security`.
+struct ArchiveRoots {
+    debian: String,
+    security: String,
+    /// `LocalMirror=`: one plain repository, no suites beyond the release.
+    plain: bool,
+}
+
+impl ArchiveRoots {
+    fn of(config: &ImageConfig, options: &ArchiveOptions) -> Result<Self, Error> {
+        let settings = &config.distribution;
+        if let Some(local) = &settings.local_mirror {
+            return Ok(Self {
+                debian: with_slash(local),
+                security: with_slash(local),
+                plain: true,
+            });
+        }
+        if let Some(snapshot) = &settings.snapshot {
+            let base = settings
+                .mirror
+                .as_ref()
+                .or(options.snapshot_service.as_ref())
+                .ok_or_else(|| Error::SnapshotWithoutService {
+                    snapshot: snapshot.clone(),
+                })?;
+            let base = with_slash(base);
+            return Ok(Self {
+                debian: format!("{base}archive/debian/{snapshot}/"),
+                security: format!("{base}archive/debian-security/{snapshot}/"),
+                plain: false,
+            });
+        }
+        if let Some(mirror) = &settings.mirror {
+            let debian = debian_root(mirror);
+            return Ok(Self {
+                security: sibling(&debian, "debian-security"),
+                debian,
+                plain: false,
+            });
+        }
+        let debian = options
+            .host
+            .debian
+            .as_deref()
+            .map(with_slash)
+            .ok_or(Error::NoMirror)?;
+        Ok(Self {
+            security: options
+                .host
+                .security
+                .as_deref()
+                .map_or_else(|| sibling(&debian, "debian-security"), with_slash),
+            debian,
+            plain: false,
+        })
+    }
+}
+
+/// The Debian archive root of a `Mirror=` value: the mirror itself when it already names it
+/// (its last path segment is `debian`), else `<mirror>/debian/`.
+fn debian_root(mirror: &str) -> String {
+    let mirror = with_slash(mirror);
+    if last_segment(&mirror) == Some("debian") {
+        mirror
+    } else {
+        format!("{mirror}debian/")
+    }
+}
+
+/// `root` (ending in `/`) with its last path segment replaced by `name`.
+fn sibling(root: &str, name: &str) -> String {
+    let trimmed = root.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, _)) if last_segment(root).is_some() => format!("{parent}/{name}/"),
+        _ => format!("{trimmed}/{name}/"),
+    }
+}
+
+/// The last path segment of a URL (`None` when it has no path).
+fn last_segment(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = rest.split_once('/').map(|(_, path)| path)?;
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+}
+
 fn with_slash(url: &str) -> String {
     let url = url.trim();
     if url.ends_with('/') {
@@ -207,19 +319,31 @@ fn with_slash(url: &str) -> String {
     }
 }
 
-/// The first Debian archive named by apt sources, given as `(file name, text)` in the order
-/// apt reads them (`sources.list`, then `sources.list.d/*` by name). `.list` files use
-/// one-line `deb [options] uri suite components` entries, `.sources` files deb822. Entries
-/// that are disabled, source-only, not http(s)/file, or only for `-security` suites are
-/// skipped.
-pub fn mirror_from_apt_sources(files: &[(String, String)]) -> Option<String> {
-    let usable = |uri: &str, suites: &[&str]| {
+/// The Debian archives named by apt sources, given as `(file name, text)` in the order apt
+/// reads them (`sources.list`, then `sources.list.d/*` by name): the first entry for a
+/// suite other than `-security` is the archive, the first entry whose suites are all
+/// `-security` the security archive. `.list` files use one-line
+/// `deb [options] uri suite components` entries, `.sources` files deb822. Entries that are
+/// disabled, source-only or not http(s)/file are skipped.
+pub fn host_archives_from_apt_sources(files: &[(String, String)]) -> HostArchives {
+    let mut found = HostArchives::default();
+    let mut take = |uri: &str, suites: &[&str]| {
         let scheme_ok = ["http://", "https://", "file:"]
             .iter()
             .any(|scheme| uri.starts_with(scheme));
+        if !scheme_ok {
+            return;
+        }
         let only_security =
             !suites.is_empty() && suites.iter().all(|suite| suite.ends_with("-security"));
-        scheme_ok && !only_security
+        let slot = if only_security {
+            &mut found.security
+        } else {
+            &mut found.debian
+        };
+        if slot.is_none() {
+            *slot = Some(uri.to_owned());
+        }
     };
     for (name, text) in files {
         if name.ends_with(".sources") {
@@ -236,9 +360,8 @@ pub fn mirror_from_apt_sources(files: &[(String, String)]) -> Option<String> {
                     .unwrap_or_default()
                     .split_whitespace()
                     .collect();
-                let uris = paragraph.get("URIs").unwrap_or_default();
-                if let Some(uri) = uris.split_whitespace().find(|uri| usable(uri, &suites)) {
-                    return Some(uri.to_owned());
+                for uri in paragraph.get("URIs").unwrap_or_default().split_whitespace() {
+                    take(uri, &suites);
                 }
             }
         } else if name.ends_with(".list") {
@@ -257,13 +380,11 @@ pub fn mirror_from_apt_sources(files: &[(String, String)]) -> Option<String> {
                 }
                 let Some(uri) = words.next() else { continue };
                 let suites: Vec<&str> = words.next().into_iter().collect();
-                if usable(uri, &suites) {
-                    return Some(uri.to_owned());
-                }
+                take(uri, &suites);
             }
         }
     }
-    None
+    found
 }
 
 #[cfg(test)]
@@ -272,7 +393,7 @@ mod tests {
 
     use super::*;
 
-    const MIRROR: &str = "http://mirror.invalid/debian";
+    const BASE: &str = "http://mirror.invalid";
 
     fn config() -> ImageConfig {
         let mut config = ImageConfig::default();
@@ -283,30 +404,58 @@ mod tests {
         config
     }
 
+    fn host() -> ArchiveOptions {
+        ArchiveOptions {
+            host: HostArchives {
+                debian: Some(format!("{BASE}/debian")),
+                security: Some("http://security.invalid/debian-security".into()),
+            },
+            ..ArchiveOptions::default()
+        }
+    }
+
+    /// `(suite, archive root)` of each suite.
+    fn suites(spec: &ArchiveSpec) -> Vec<(&str, &str)> {
+        spec.suites
+            .iter()
+            .map(|s| (s.suite.as_str(), s.base_url.as_str()))
+            .collect()
+    }
+
     #[test]
-    fn suites_components_and_mirror_precedence() {
+    fn the_host_archives_give_the_release_updates_security_and_backports() {
         let mut config = config();
         config.distribution.repositories = vec!["contrib".into(), "main".into()];
-        let options = ArchiveOptions {
-            host_mirror: Some(MIRROR.into()),
-            ..ArchiveOptions::default()
-        };
-        let spec = ArchiveSpec::from_config(&config, &options).unwrap();
+        let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
         assert_eq!(spec.architecture, "amd64");
         assert_eq!(spec.components, ["main", "contrib"]);
-        let suites: Vec<_> = spec.suites.iter().map(|s| s.suite.as_str()).collect();
-        assert_eq!(suites, ["trixie", "trixie-updates", "trixie-backports"]);
+        let debian = "http://mirror.invalid/debian/";
+        assert_eq!(
+            suites(&spec),
+            [
+                ("trixie", debian),
+                ("trixie-updates", debian),
+                (
+                    "trixie-security",
+                    "http://security.invalid/debian-security/"
+                ),
+                ("trixie-backports", debian),
+            ]
+        );
         assert_eq!(
             spec.suites[0].dist_url("InRelease"),
-            format!("{MIRROR}/dists/trixie/InRelease")
+            format!("{BASE}/debian/dists/trixie/InRelease")
         );
         assert!(spec.check_signatures);
+        assert!(spec.suites[2].required());
+        assert_eq!(spec.snapshot_service, None);
 
-        config.distribution.mirror = Some("http://other.invalid/debian/".into());
+        // A host without a security entry: its archive's sibling.
+        let mut options = host();
+        options.host.security = None;
         let spec = ArchiveSpec::from_config(&config, &options).unwrap();
-        assert_eq!(spec.suites[0].base_url, "http://other.invalid/debian/");
+        assert_eq!(spec.suites[2].base_url, format!("{BASE}/debian-security/"));
 
-        config.distribution.mirror = None;
         assert!(matches!(
             ArchiveSpec::from_config(&config, &ArchiveOptions::default()),
             Err(Error::NoMirror)
@@ -314,26 +463,107 @@ mod tests {
     }
 
     #[test]
-    fn snapshots_need_a_template() {
+    fn mirror_is_a_base_or_an_archive_root() {
+        let mut config = config();
+        for mirror in [
+            BASE,
+            "http://mirror.invalid/",
+            "http://mirror.invalid/debian",
+        ] {
+            config.distribution.mirror = Some(mirror.into());
+            let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
+            assert_eq!(
+                spec.suites[0].base_url,
+                format!("{BASE}/debian/"),
+                "{mirror}"
+            );
+            assert_eq!(
+                spec.base_url_of("trixie-security"),
+                Some(format!("{BASE}/debian-security/").as_str()),
+                "{mirror}"
+            );
+        }
+        config.distribution.mirror = Some("https://mirror.invalid/pub/linux/".into());
+        let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
+        assert_eq!(
+            spec.base_url_of("trixie-updates"),
+            Some("https://mirror.invalid/pub/linux/debian/")
+        );
+        assert_eq!(
+            spec.base_url_of("trixie-security"),
+            Some("https://mirror.invalid/pub/linux/debian-security/")
+        );
+    }
+
+    #[test]
+    fn snapshots_read_the_snapshot_archives_without_updates() {
         let mut config = config();
         config.distribution.snapshot = Some("20260501T000000Z".into());
-        let err = ArchiveSpec::from_config(&config, &ArchiveOptions::default()).unwrap_err();
-        assert!(
-            matches!(err, Error::SnapshotWithoutTemplate { .. }),
-            "{err}"
+        let err = ArchiveSpec::from_config(&config, &host()).unwrap_err();
+        assert!(matches!(err, Error::SnapshotWithoutService { .. }), "{err}");
+
+        let mut options = host();
+        options.snapshot_service = Some("http://snapshots.invalid".into());
+        let spec = ArchiveSpec::from_config(&config, &options).unwrap();
+        let debian = "http://snapshots.invalid/archive/debian/20260501T000000Z/";
+        assert_eq!(
+            suites(&spec),
+            [
+                ("trixie", debian),
+                (
+                    "trixie-security",
+                    "http://snapshots.invalid/archive/debian-security/20260501T000000Z/"
+                ),
+                ("trixie-backports", debian),
+            ]
         );
-        let options = ArchiveOptions {
-            snapshot_url_template: Some("http://snapshots.invalid/debian/{snapshot}".into()),
-            security_mirror: Some("http://security.invalid/debian-security".into()),
-            ..ArchiveOptions::default()
-        };
+        assert_eq!(spec.snapshot.as_deref(), Some("20260501T000000Z"));
+        assert_eq!(
+            spec.snapshot_service.as_deref(),
+            Some("http://snapshots.invalid/")
+        );
+
+        // Mirror= is the snapshot service's base when both are set, as in mkosi.
+        config.distribution.mirror = Some("http://own-snapshots.invalid/".into());
         let spec = ArchiveSpec::from_config(&config, &options).unwrap();
         assert_eq!(
             spec.suites[0].base_url,
-            "http://snapshots.invalid/debian/20260501T000000Z/"
+            "http://own-snapshots.invalid/archive/debian/20260501T000000Z/"
         );
-        assert_eq!(spec.suites[2].suite, "trixie-security");
-        assert_eq!(spec.snapshot.as_deref(), Some("20260501T000000Z"));
+        assert_eq!(
+            spec.snapshot_service.as_deref(),
+            Some("http://own-snapshots.invalid/")
+        );
+    }
+
+    #[test]
+    fn local_mirror_rolling_releases_and_key_fetching() {
+        let mut config = config();
+        config.distribution.local_mirror = Some("file:///srv/repo".into());
+        let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
+        assert_eq!(suites(&spec), [("trixie", "file:///srv/repo/")]);
+
+        let mut config = self::config();
+        config.distribution.release = Some("sid".into());
+        let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
+        assert_eq!(suites(&spec), [("sid", "http://mirror.invalid/debian/")]);
+
+        config.distribution.repository_key_fetch = Some(true);
+        let err = ArchiveSpec::from_config(&config, &host()).unwrap_err();
+        assert!(err.to_string().contains("RepositoryKeyFetch=yes"), "{err}");
+    }
+
+    #[test]
+    fn suite_kinds_and_their_archives() {
+        assert_eq!(SuiteKind::of_suite("trixie"), SuiteKind::Release);
+        assert_eq!(SuiteKind::of_suite("trixie-security"), SuiteKind::Security);
+        assert_eq!(SuiteKind::of_suite("trixie-updates"), SuiteKind::Updates);
+        assert_eq!(
+            SuiteKind::of_suite("trixie-backports"),
+            SuiteKind::Backports
+        );
+        assert_eq!(SuiteKind::Security.archive_name(), "debian-security");
+        assert_eq!(SuiteKind::Backports.archive_name(), "debian");
     }
 
     #[test]
@@ -343,8 +573,11 @@ mod tests {
                       Types: deb\nURIs: http://b.invalid/debian\nSuites: bookworm bookworm-updates\n";
         let files = vec![("debian.sources".to_owned(), deb822.to_owned())];
         assert_eq!(
-            mirror_from_apt_sources(&files).as_deref(),
-            Some("http://b.invalid/debian")
+            host_archives_from_apt_sources(&files),
+            HostArchives {
+                debian: Some("http://b.invalid/debian".into()),
+                security: Some("http://a.invalid/debian-security".into()),
+            }
         );
         let list = "# comment\ndeb-src http://x.invalid/debian trixie main\n\
                     deb [arch=amd64 signed-by=/k.gpg] http://c.invalid/debian trixie main\n";
@@ -353,9 +586,9 @@ mod tests {
             ("debian.sources".to_owned(), deb822.to_owned()),
         ];
         assert_eq!(
-            mirror_from_apt_sources(&files).as_deref(),
+            host_archives_from_apt_sources(&files).debian.as_deref(),
             Some("http://c.invalid/debian")
         );
-        assert_eq!(mirror_from_apt_sources(&[]), None);
+        assert_eq!(host_archives_from_apt_sources(&[]), HostArchives::default());
     }
 }

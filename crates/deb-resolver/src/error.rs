@@ -118,11 +118,26 @@ pub enum Error {
         "no Debian mirror: set Mirror= or configure one in /etc/apt/sources.list(.d) on the host"
     )]
     NoMirror,
-    /// `Snapshot=` is set but the caller gave no URL template to turn it into an archive URL.
+    /// A locked file is served neither by the mirror nor by the snapshot service.
     #[error(
-        "Snapshot={snapshot} is set but no snapshot URL template was given (e.g. `https://<snapshot service>/archive/debian/{{snapshot}}/`)"
+        "{package}: the lock names {url}, which the mirror no longer serves (404){}; \
+         re-resolve to take the archive's current version, or fetch from a snapshot service \
+         that has it",
+        snapshot_tried(snapshot_urls)
     )]
-    SnapshotWithoutTemplate {
+    LockedFileGone {
+        /// The package, as `name_version_arch.deb`.
+        package: String,
+        /// The mirror URL.
+        url: String,
+        /// The snapshot URLs tried (none when no snapshot service is named).
+        snapshot_urls: Vec<String>,
+    },
+    /// `Snapshot=` is set but neither `Mirror=` nor the caller names a snapshot service.
+    #[error(
+        "Snapshot={snapshot} is set but no snapshot service is named: set Mirror= to the service's base URL (archives under <base>/archive/debian/<id>/) or pass its base URL (--snapshot-mirror, FLASHBOX_SNAPSHOT_MIRROR)"
+    )]
+    SnapshotWithoutService {
         /// The snapshot id.
         snapshot: String,
     },
@@ -182,6 +197,15 @@ pub enum Error {
         /// What is missing.
         message: String,
     },
+}
+
+/// The part of [`Error::LockedFileGone`]'s message about the snapshot service.
+fn snapshot_tried(urls: &[String]) -> String {
+    if urls.is_empty() {
+        " and no snapshot service is named (--snapshot-mirror, FLASHBOX_SNAPSHOT_MIRROR)".to_owned()
+    } else {
+        format!(", nor does the snapshot service ({})", urls.join(", "))
+    }
 }
 
 impl Error {

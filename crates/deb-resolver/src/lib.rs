@@ -21,8 +21,10 @@
 //! - Text formats, all pure and fuzzable: [`release`] (Release files, dates, `Valid-Until`),
 //!   [`signature`] (OpenPGP); deb822 paragraphs, relationship fields, [`DebVersion`] and the
 //!   `.deb` reader are the shared ones of [`build_vocab::debian`].
-//! - [`archive::ArchiveSpec`]: mirror (`Mirror=`, else the host's apt sources), snapshot URL
-//!   template, suites, components, architectures, from an [`config_model::ImageConfig`].
+//! - [`archive::ArchiveSpec`]: the archives as mkosi reads them (`Mirror=` as a base for
+//!   `debian` and `debian-security`, else the host's apt sources; `Snapshot=`,
+//!   `LocalMirror=`), suites (release, `-updates`, `-security`, `-backports`), components,
+//!   architectures, from an [`config_model::ImageConfig`].
 //! - [`universe::Universe`]: the packages of all indexes, with typed ids.
 //! - [`solver`]: [`solver::solve`] a [`solver::Request`] into a [`solver::Solution`];
 //!   [`solver::Solution::why`] explains a package's presence.
@@ -32,7 +34,7 @@
 //!   (what changed between two locks).
 //! - [`fetch`](mod@fetch): the I/O of a build: [`fetch::load_archive`], [`fetch::fetch`] (parallel,
 //!   retried, verified downloads into the content-addressed [`fetch::Cache`]),
-//!   [`fetch::host_apt_mirror`], progress through the [`fetch::Progress`] trait.
+//!   [`fetch::host_archives`], progress through the [`fetch::Progress`] trait.
 //! - [`compare`]: the host's apt over a `file:` copy of the same verified indexes, to check
 //!   and time this resolver against it ([`compare::bench_resolve`]); tests and benchmarks
 //!   only, the one other module doing I/O.
@@ -42,7 +44,7 @@
 //! # fn demo(config: &config_model::ImageConfig, now: i64) -> Result<(), deb_resolver::Error> {
 //! let options = resolve::ResolveOptions {
 //!     archive: ArchiveOptions {
-//!         host_mirror: fetch::host_apt_mirror("/".as_ref())?,
+//!         host: fetch::host_archives("/".as_ref())?,
 //!         ..ArchiveOptions::default()
 //!     },
 //!     fetch: FetchOptions::at(now),

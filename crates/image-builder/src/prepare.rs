@@ -24,7 +24,7 @@ pub const KERNEL_SOURCE_BUILD_VARIABLE: &str = "KERNEL_SOURCE_BUILD";
 pub struct Prepared {
     /// The configuration as a build uses it: the kernel package added (or the kernel source
     /// packages added to the build packages), `KERNEL_SOURCE_BUILD=0`, and `Snapshot=`
-    /// cleared when it is not followed.
+    /// cleared when no snapshot service is named.
     pub config: ImageConfig,
     /// How many files the loader read.
     pub files_read: usize,
@@ -69,15 +69,22 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
             config.content.build_packages.push(spec);
         }
     }
-    if let (Some(snapshot), None) = (&config.distribution.snapshot, &request.archive.snapshot_url) {
+    let snapshot_base = config
+        .distribution
+        .mirror
+        .as_ref()
+        .or(request.archive.snapshot_service.as_ref());
+    if let (Some(snapshot), None) = (&config.distribution.snapshot, snapshot_base) {
+        // mkosi would read the public snapshot service; its address is not built in here.
         observer.warning(&format!(
-            "Snapshot={snapshot} is not followed (no snapshot URL template given): packages come \
-             from the mirror, and the lock file pins every one of them"
+            "Snapshot={snapshot} is not followed: no snapshot service is named (Mirror= with \
+             Snapshot=, --snapshot-mirror or FLASHBOX_SNAPSHOT_MIRROR); packages come from the \
+             mirror, and the lock file pins every one of them"
         ));
         config.distribution.snapshot = None;
     }
-    let host_mirror =
-        fetch::host_apt_mirror(&request.archive.apt_root).map_err(|source| Error::Archive {
+    let host =
+        fetch::host_archives(&request.archive.apt_root).map_err(|source| Error::Archive {
             stage: Stage::Configure,
             source,
         })?;
@@ -86,8 +93,8 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
         config,
         resolve_options: ResolveOptions {
             archive: ArchiveOptions {
-                host_mirror,
-                snapshot_url_template: request.archive.snapshot_url.clone(),
+                host,
+                snapshot_service: request.archive.snapshot_service.clone(),
                 ..ArchiveOptions::default()
             },
             fetch: FetchOptions::at(unix_now()),

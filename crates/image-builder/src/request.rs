@@ -26,6 +26,8 @@ pub struct Definition {
     pub environment: Vec<String>,
     /// `ExtraTrees=` from the command line (`SOURCE[:TARGET]`, SOURCE absolute).
     pub extra_trees: Vec<String>,
+    /// `Mirror=` from the command line (mkosi's `--mirror`).
+    pub mirror: Option<String>,
     /// The host facts `[Match]` sections are evaluated against.
     pub host: Host,
 }
@@ -41,6 +43,7 @@ impl Definition {
             image_id: None,
             environment: Vec::new(),
             extra_trees: Vec::new(),
+            mirror: None,
             host: Host::detect(),
         }
     }
@@ -60,7 +63,7 @@ impl Definition {
     }
 
     /// What config-model's loader gets: the image's file first, then the includes; profiles,
-    /// `ImageId=`, the environment and the extra trees as command-line overrides.
+    /// `ImageId=`, the environment, the extra trees and the mirror as command-line overrides.
     pub fn load_options(&self) -> LoadOptions {
         let includes = self
             .image_file()
@@ -81,6 +84,11 @@ impl Definition {
                 self.extra_trees
                     .iter()
                     .map(|tree| Override::new("ExtraTrees", tree)),
+            )
+            .chain(
+                self.mirror
+                    .iter()
+                    .map(|mirror| Override::new("Mirror", mirror)),
             )
             .collect();
         LoadOptions {
@@ -114,18 +122,19 @@ impl KernelChoice {
 /// Which Debian archive a build reads, besides what the definition says (`Mirror=` wins).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveChoice {
-    /// The root whose apt configuration names the mirror when `Mirror=` is unset (`/`).
+    /// The root whose apt configuration names the archives when `Mirror=` is unset (`/`).
     pub apt_root: PathBuf,
-    /// How `Snapshot=` becomes an archive URL (a URL containing `{snapshot}`). Without it a
-    /// `Snapshot=` is not followed: packages come from the mirror and the lock pins them.
-    pub snapshot_url: Option<String>,
+    /// The snapshot service's base URL (archives under `<base>/archive/debian/<id>/`): read
+    /// for `Snapshot=` when `Mirror=` is unset, and for locked files the mirror no longer
+    /// serves. Without it `Snapshot=` is an error and such files cannot be fetched.
+    pub snapshot_service: Option<String>,
 }
 
 impl Default for ArchiveChoice {
     fn default() -> Self {
         Self {
             apt_root: PathBuf::from("/"),
-            snapshot_url: None,
+            snapshot_service: None,
         }
     }
 }

@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::fat_size::{FAT32_MIN_SIZE, MIB, data_bytes_needed};
 use crate::layout::{FatVolume, PlannedPartition};
 use crate::sparse::SparseImage;
+use build_vocab::calendar::UtcDateTime;
 
 /// A FAT date and time for a Unix time, read as UTC and clamped to what FAT can hold.
 pub fn fat_date_time(unix_seconds: u64) -> DateTime {
@@ -40,36 +41,20 @@ pub fn fat_date_time(unix_seconds: u64) -> DateTime {
     const MIN: u64 = 315_532_800;
     const MAX: u64 = 4_354_819_198;
     let t = unix_seconds.clamp(MIN, MAX);
-    let days = t / 86_400;
-    let seconds = t % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let utc = UtcDateTime::from_unix(t as i64);
     DateTime {
         date: Date {
-            year: year as u16,
-            month: month as u16,
-            day: day as u16,
+            year: utc.year as u16,
+            month: utc.month as u16,
+            day: utc.day as u16,
         },
         time: Time {
-            hour: (seconds / 3600) as u16,
-            min: (seconds / 60 % 60) as u16,
-            sec: (seconds % 60) as u16,
+            hour: utc.hour as u16,
+            min: utc.minute as u16,
+            sec: utc.second as u16,
             millis: 0,
         },
     }
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (H. Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// A `fatfs` time provider that always answers the same instant.

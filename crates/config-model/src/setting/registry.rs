@@ -56,6 +56,16 @@ pub static SETTINGS: &[SettingDef] = &[
         v,
         crate::value::parse_bool
     )),
+    def!("RepositoryKeyFetch", Distribution, |c, v, _| single(
+        &mut c.distribution.repository_key_fetch,
+        v,
+        crate::value::parse_bool
+    )),
+    def!("LocalMirror", Distribution, |c, v, _| single(
+        &mut c.distribution.local_mirror,
+        v,
+        text
+    )),
     def!("Format", Output, |c, v, _| single(
         &mut c.output.format,
         v,
@@ -301,8 +311,6 @@ pub static SETTINGS: &[SettingDef] = &[
 
 /// Settings mkosi knows that this builder does not act on (yet): accepted, kept, reported.
 pub static IGNORED: &[(&str, Section)] = &[
-    ("LocalMirror", Section::Distribution),
-    ("RepositoryKeyFetch", Section::Distribution),
     ("OutputExtension", Section::Output),
     ("OutputMode", Section::Output),
     ("SplitArtifacts", Section::Output),

@@ -9,7 +9,9 @@
 //!   `InRelease` files.
 //! - [`fetch`] downloads the `.deb`s of a [`Lock`] in parallel into the cache, with retries,
 //!   sha256 checked while streaming, and returns [`VerifiedDeb`]s.
-//! - [`host_apt_mirror`] reads the host's apt sources.
+//!   A locked file the mirror no longer serves (a point release replaced it) is fetched
+//!   from the snapshot service, when one is named, at its suite's locked Release date.
+//! - [`host_archives`] reads the host's apt sources.
 //!
 //! Progress goes to a caller-supplied [`Progress`] (the CLI draws bars; the library draws
 //! nothing).
@@ -25,7 +27,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::archive::{ArchiveSpec, mirror_from_apt_sources};
+use crate::archive::{ArchiveSpec, HostArchives, SuiteKind, host_archives_from_apt_sources};
 use crate::error::Error;
 use crate::lock::{Lock, LockSource, LockedPackage, PackageSet};
 use crate::release::Release;
@@ -122,9 +124,9 @@ impl<'a> Transfer<'a> {
     }
 }
 
-/// The mirror of the host's apt configuration under `root` (`/` for the running host):
+/// The archives of the host's apt configuration under `root` (`/` for the running host):
 /// `etc/apt/sources.list`, then `etc/apt/sources.list.d/*.list` and `*.sources` by name.
-pub fn host_apt_mirror(root: &Path) -> Result<Option<String>, Error> {
+pub fn host_archives(root: &Path) -> Result<HostArchives, Error> {
     let mut files = Vec::new();
     let list = root.join("etc/apt/sources.list");
     if let Ok(text) = std::fs::read_to_string(&list) {
@@ -145,7 +147,7 @@ pub fn host_apt_mirror(root: &Path) -> Result<Option<String>, Error> {
             }
         }
     }
-    Ok(mirror_from_apt_sources(&files))
+    Ok(host_archives_from_apt_sources(&files))
 }
 
 /// One suite as it was read: the raw `InRelease` and the indexes used.
@@ -274,7 +276,14 @@ pub fn load_archive(
             architectures.push("all".to_owned());
         }
         for component in &spec.components {
-            if !release.components.is_empty() && !release.components.contains(component) {
+            // The security archive lists `updates/main` and serves it as `main` too.
+            let listed = release.components.iter().any(|listed| {
+                listed == component
+                    || listed
+                        .rsplit_once('/')
+                        .is_some_and(|(_, last)| last == component)
+            });
+            if !release.components.is_empty() && !listed {
                 if source.required() {
                     return Err(Error::MissingIndex {
                         release: url.clone(),
@@ -288,8 +297,21 @@ pub fn load_archive(
                 if arch == "all" && !has_index(&release, &path) {
                     continue;
                 }
-                let (index, sha) =
-                    load_index(&client, source, &release, &url, &path, cache, progress)?;
+                let loaded = load_index(&client, source, &release, &url, &path, cache, progress);
+                let (index, sha) = match loaded {
+                    Ok(loaded) => loaded,
+                    // `binary-all` adds to the arch index, which lists the suite's
+                    // `Architecture: all` packages too; a mirror caught mid-sync on it
+                    // costs a warning, not the build.
+                    Err(error) if arch == "all" && is_mirror_fault(&error) => {
+                        progress.message(&format!(
+                            "{}: {path} left out, the mirror serves it wrong: {error}",
+                            source.suite
+                        ));
+                        continue;
+                    }
+                    Err(error) => return Err(error),
+                };
                 indexes.push((path.clone(), sha, index.len() as u64));
                 for ext in [".xz", ".gz"] {
                     let file = format!("{path}{ext}");
@@ -372,6 +394,7 @@ fn load_index(
             return Ok((data, sha));
         }
     }
+    let mut last_error = None;
     for ext in [".xz", ".gz", ""] {
         let file = format!("{path}{ext}");
         let Some((sha, size)) = release.index(&file) else {
@@ -384,14 +407,23 @@ fn load_index(
             _ => None,
         };
         let direct = source.dist_url(&file);
-        let compressed = match by_hash {
+        let fetched = match by_hash {
             Some(url) => match client.get_verified(&url, sha, size, progress) {
                 Err(Error::HttpStatus { status: 404, .. }) => {
-                    client.get_verified(&direct, sha, size, progress)?
+                    client.get_verified(&direct, sha, size, progress)
                 }
-                other => other?,
+                other => other,
             },
-            None => client.get_verified(&direct, sha, size, progress)?,
+            None => client.get_verified(&direct, sha, size, progress),
+        };
+        // Another compression of the same index may be served right.
+        let compressed = match fetched {
+            Ok(compressed) => compressed,
+            Err(error) if is_mirror_fault(&error) => {
+                last_error.get_or_insert(error);
+                continue;
+            }
+            Err(error) => return Err(error),
         };
         let data = decompress(ext, &compressed).map_err(|message| Error::Parse {
             origin: direct.clone(),
@@ -427,10 +459,21 @@ fn load_index(
         }
         return Ok((data, key));
     }
-    Err(Error::MissingIndex {
+    Err(last_error.unwrap_or_else(|| Error::MissingIndex {
         release: release_url.to_owned(),
         path: path.to_owned(),
-    })
+    }))
+}
+
+/// Whether an index download failed because the mirror served the wrong bytes or none
+/// (after the retries), rather than the request being wrong.
+fn is_mirror_fault(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::HashMismatch { .. }
+            | Error::SizeMismatch { .. }
+            | Error::HttpStatus { status: 404, .. }
+    )
 }
 
 fn decompress(ext: &str, data: &[u8]) -> Result<Vec<u8>, String> {
@@ -523,6 +566,9 @@ fn load_local_debs(
 pub struct FetchSources {
     /// Archive root (ending in `/`) of each suite.
     pub base_urls: Vec<(String, String)>,
+    /// The snapshot service's base URL (ending in `/`): where a locked file the mirror no
+    /// longer serves is looked for, in the snapshot of its suite's locked Release date.
+    pub snapshot_service: Option<String>,
     /// Directories searched for `local` packages.
     pub local_dirs: Vec<PathBuf>,
 }
@@ -536,9 +582,39 @@ impl FetchSources {
                 .iter()
                 .map(|s| (s.suite.clone(), s.base_url.clone()))
                 .collect(),
+            snapshot_service: spec.snapshot_service.clone(),
             local_dirs: local_dirs.to_vec(),
         }
     }
+
+    /// The snapshot URLs to try, in order, for a locked file of `suite` whose lock records
+    /// the Release `date`: the snapshot a day after that date, then the one at it. A
+    /// snapshot service answers a time with the last snapshot taken at or before it, and
+    /// takes its snapshots some hours after the archive publishes, so the later time finds
+    /// the Release's files even when they were new in it; the earlier one is for a file
+    /// removed within a day.
+    pub fn snapshot_urls(&self, suite: &str, date: Option<&str>, path: &str) -> Vec<String> {
+        let (Some(service), Some(date)) = (&self.snapshot_service, date) else {
+            return Vec::new();
+        };
+        let Some(released) = crate::release::parse_date(date) else {
+            return Vec::new();
+        };
+        let archive = SuiteKind::of_suite(suite).archive_name();
+        [released + 86_400, released]
+            .into_iter()
+            .map(|time| format!("{service}archive/{archive}/{}/{path}", snapshot_id(time)))
+            .collect()
+    }
+}
+
+/// A snapshot id (`20260912T075541Z`) for a Unix time.
+pub fn snapshot_id(unix_seconds: i64) -> String {
+    let t = build_vocab::calendar::UtcDateTime::from_unix(unix_seconds);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
 }
 
 /// A `.deb` whose sha256 was checked.
@@ -605,9 +681,36 @@ pub fn fetch(
                 ),
             })?;
         let url = format!("{base}{}", package.path);
-        let path =
-            client.download_to_cache(&url, package.sha256, package.size, cache, progress, &item)?;
-        Ok(verified(package, path))
+        let download = |url: &str| {
+            client.download_to_cache(url, package.sha256, package.size, cache, progress, &item)
+        };
+        match download(&url) {
+            Err(Error::HttpStatus { status: 404, .. }) => {}
+            other => return other.map(|path| verified(package, path)),
+        }
+        let date = lock
+            .sources
+            .iter()
+            .find(|source| source.suite == package.suite)
+            .and_then(|source| source.date.as_deref());
+        let snapshot_urls = sources.snapshot_urls(&package.suite, date, &package.path);
+        for snapshot_url in &snapshot_urls {
+            match download(snapshot_url) {
+                Err(Error::HttpStatus { status: 404, .. }) => continue,
+                Err(error) => return Err(error),
+                Ok(path) => {
+                    progress.message(&format!(
+                        "{item}: gone from the mirror, fetched from {snapshot_url}"
+                    ));
+                    return Ok(verified(package, path));
+                }
+            }
+        }
+        Err(Error::LockedFileGone {
+            package: item.clone(),
+            url,
+            snapshot_urls,
+        })
     };
     let results: Vec<Mutex<Option<Result<VerifiedDeb, Error>>>> =
         lock.packages.iter().map(|_| Mutex::new(None)).collect();

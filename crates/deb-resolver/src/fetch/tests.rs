@@ -68,11 +68,20 @@ impl Server {
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/debian", self.port)
+        format!("{}debian", self.base())
+    }
+
+    /// The server's root URL, ending in `/`.
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
     }
 
     fn put(&self, path: &str, reply: Reply) {
         self.files.lock().unwrap().insert(path.to_owned(), reply);
+    }
+
+    fn remove(&self, path: &str) {
+        self.files.lock().unwrap().remove(path);
     }
 
     fn requests(&self) -> usize {
@@ -152,6 +161,18 @@ struct TestArchive {
     key: TestKey,
     debs: BTreeMap<String, Vec<u8>>,
     packages: String,
+    /// `trixie-security`: a security update of `libhello`, in the security archive.
+    security_debs: BTreeMap<String, Vec<u8>>,
+    security_packages: String,
+}
+
+/// The `Packages` paragraph of a `.deb` in the pool at `path`.
+fn index_entry(control: &str, path: &str, deb: &[u8]) -> String {
+    format!(
+        "{control}Filename: {path}\nSize: {}\nSHA256: {}\n\n",
+        deb.len(),
+        Sha256::of(deb)
+    )
 }
 
 impl TestArchive {
@@ -174,46 +195,68 @@ impl TestArchive {
         ] {
             let deb = minimal_deb(control);
             let path = format!("pool/main/{}/{name}/{name}_1.0-1_amd64.deb", &name[..1]);
-            packages.push_str(control);
-            packages.push_str(&format!(
-                "Filename: {path}\nSize: {}\nSHA256: {}\n\n",
-                deb.len(),
-                Sha256::of(&deb)
-            ));
+            packages.push_str(&index_entry(control, &path, &deb));
             debs.insert(path, deb);
         }
+        let control =
+            "Package: libhello\nVersion: 1.0-1+deb13u1\nArchitecture: amd64\nMulti-Arch: same\n";
+        let deb = minimal_deb(control);
+        let path = "pool/updates/main/l/libhello/libhello_1.0-1+deb13u1_amd64.deb".to_owned();
+        let security_packages = index_entry(control, &path, &deb);
         Self {
             key: TestKey::generate(42),
             debs,
             packages,
+            security_debs: BTreeMap::from([(path, deb)]),
+            security_packages,
         }
     }
 
     fn release(&self, codename: &str, packages_xz: &[u8]) -> String {
+        self.release_of(codename, &self.packages, packages_xz)
+    }
+
+    fn release_of(&self, codename: &str, packages: &str, packages_xz: &[u8]) -> String {
         format!(
             "Origin: Test\nSuite: stable\nCodename: {codename}\nDate: {DATE}\nValid-Until: {VALID_UNTIL}\n\
              Architectures: amd64\nComponents: main\nNo-Support-for-Architecture-all: Packages\nSHA256:\n \
              {} {} main/binary-amd64/Packages\n {} {} main/binary-amd64/Packages.xz\n",
-            Sha256::of(self.packages.as_bytes()),
-            self.packages.len(),
+            Sha256::of(packages.as_bytes()),
+            packages.len(),
             Sha256::of(packages_xz),
             packages_xz.len()
         )
     }
 
-    /// Serves everything, honest.
+    /// Serves everything, honest: the archive at `/debian`, the security archive at
+    /// `/debian-security`.
     fn serve(&self, server: &Server) {
-        let xz = xz(self.packages.as_bytes());
-        server.put(
-            "/debian/dists/trixie/InRelease",
-            Reply::Ok(self.key.clearsign(&self.release("trixie", &xz))),
-        );
-        server.put(
-            "/debian/dists/trixie/main/binary-amd64/Packages.xz",
-            Reply::Ok(xz),
-        );
-        for (path, deb) in &self.debs {
-            server.put(&format!("/debian/{path}"), Reply::Ok(deb.clone()));
+        self.serve_at(server, "/debian", "/debian-security");
+    }
+
+    /// Serves everything under the given archive roots (`/debian`, or a snapshot's).
+    fn serve_at(&self, server: &Server, debian: &str, security: &str) {
+        for (root, suite, packages, debs) in [
+            (debian, "trixie", &self.packages, &self.debs),
+            (
+                security,
+                "trixie-security",
+                &self.security_packages,
+                &self.security_debs,
+            ),
+        ] {
+            let xz = xz(packages.as_bytes());
+            server.put(
+                &format!("{root}/dists/{suite}/InRelease"),
+                Reply::Ok(self.key.clearsign(&self.release_of(suite, packages, &xz))),
+            );
+            server.put(
+                &format!("{root}/dists/{suite}/main/binary-amd64/Packages.xz"),
+                Reply::Ok(xz),
+            );
+            for (path, deb) in debs {
+                server.put(&format!("{root}/{path}"), Reply::Ok(deb.clone()));
+            }
         }
     }
 }
@@ -466,20 +509,13 @@ fn expired_and_misplaced_releases_are_refused() {
     // A snapshot is old on purpose: Valid-Until does not apply.
     let mut snapshot = config.clone();
     snapshot.distribution.snapshot = Some("20260912T000000Z".into());
-    options.archive.snapshot_url_template = Some(format!("{}/{{snapshot}}/", setup.server.url()));
-    setup.server.put(
-        "/debian/20260912T000000Z/dists/trixie/InRelease",
-        Reply::Ok(
-            setup.archive.key.clearsign(
-                &setup
-                    .archive
-                    .release("trixie", &xz(setup.archive.packages.as_bytes())),
-            ),
-        ),
-    );
-    setup.server.put(
-        "/debian/20260912T000000Z/dists/trixie/main/binary-amd64/Packages.xz",
-        Reply::Ok(xz(setup.archive.packages.as_bytes())),
+    // Without Mirror=, the snapshot service named by the caller is read.
+    snapshot.distribution.mirror = None;
+    options.archive.snapshot_service = Some(setup.server.base());
+    setup.archive.serve_at(
+        &setup.server,
+        "/archive/debian/20260912T000000Z",
+        "/archive/debian-security/20260912T000000Z",
     );
     resolve(&snapshot, &options, &setup.cache(), &NoProgress).unwrap();
 
@@ -496,6 +532,110 @@ fn expired_and_misplaced_releases_are_refused() {
     );
     let err = setup.resolve(&config).unwrap_err();
     assert!(matches!(err, Error::WrongRelease { .. }), "{err}");
+}
+
+#[test]
+fn security_updates_are_read_and_locked() {
+    let setup = Setup::new();
+    let lock = setup.resolve(&setup.config(&["hello"])).unwrap().lock;
+    let libhello = lock.packages.iter().find(|p| p.name == "libhello").unwrap();
+    assert_eq!(
+        (libhello.version.as_str(), libhello.suite.as_str()),
+        ("1.0-1+deb13u1", "trixie-security")
+    );
+    let suites: Vec<_> = lock.sources.iter().map(|s| s.suite.as_str()).collect();
+    assert_eq!(suites, ["trixie", "trixie-security"]);
+    assert!(lock.request.suites.contains(&"trixie-security".to_owned()));
+
+    // A mirror without the security archive is an error that names it, not an image
+    // without security updates.
+    setup
+        .server
+        .remove("/debian-security/dists/trixie-security/InRelease");
+    let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
+    assert!(
+        matches!(&err, Error::HttpStatus { url, status: 404 } if url.ends_with("/debian-security/dists/trixie-security/InRelease")),
+        "{err}"
+    );
+}
+
+#[test]
+fn locked_files_the_mirror_dropped_come_from_the_snapshot_of_their_release() {
+    let setup = Setup::new();
+    let config = setup.config(&["hello"]);
+    let lock = setup.resolve(&config).unwrap().lock;
+    // A point release later: the mirror no longer has the locked hello.
+    let (path, deb) = setup
+        .archive
+        .debs
+        .iter()
+        .find(|(p, _)| p.contains("/hello_"))
+        .unwrap();
+    setup.server.remove(&format!("/debian/{path}"));
+
+    // No snapshot service named: the error says what is gone and what to do.
+    let err = fetch(
+        &lock,
+        &setup.sources(&config),
+        &setup.cache(),
+        &setup.options().fetch,
+        &NoProgress,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, Error::LockedFileGone { package, snapshot_urls, .. }
+            if package == "hello_1.0-1_amd64.deb" && snapshot_urls.is_empty()),
+        "{text}"
+    );
+    assert!(text.contains(&format!("/debian/{path}")), "{text}");
+    assert!(text.contains("FLASHBOX_SNAPSHOT_MIRROR"), "{text}");
+
+    // The service has no snapshot with it either: both URLs are named.
+    let mut options = setup.options();
+    options.archive.snapshot_service = Some(setup.server.base());
+    let spec = ArchiveSpec::from_config(&config, &options.archive).unwrap();
+    let sources = FetchSources::new(&spec, &[]);
+    let err = fetch(&lock, &sources, &setup.cache(), &options.fetch, &NoProgress).unwrap_err();
+    let day_after = "20260913T075541Z";
+    assert!(
+        matches!(&err, Error::LockedFileGone { snapshot_urls, .. }
+        if snapshot_urls == &[
+            format!("{}archive/debian/{day_after}/{path}", setup.server.base()),
+            format!("{}archive/debian/20260912T075541Z/{path}", setup.server.base()),
+        ]),
+        "{err}"
+    );
+
+    // The snapshot taken after the locked Release has it: fetched and verified from there.
+    setup.server.put(
+        &format!("/archive/debian/{day_after}/{path}"),
+        Reply::Ok(deb.clone()),
+    );
+    let debs = fetch(&lock, &sources, &setup.cache(), &options.fetch, &NoProgress).unwrap();
+    let hello = debs.iter().find(|d| d.id.name == "hello").unwrap();
+    assert_eq!(std::fs::read(&hello.path).unwrap(), *deb);
+
+    // A snapshot serving other bytes under that name is refused like a bad mirror.
+    std::fs::remove_file(&hello.path).unwrap();
+    let mut evil = deb.clone();
+    let last = evil.len() - 1;
+    evil[last] ^= 0xff;
+    setup.server.put(
+        &format!("/archive/debian/{day_after}/{path}"),
+        Reply::Ok(evil),
+    );
+    let err = fetch(&lock, &sources, &setup.cache(), &options.fetch, &NoProgress).unwrap_err();
+    assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
+}
+
+#[test]
+fn snapshot_ids_are_utc_timestamps() {
+    assert_eq!(
+        snapshot_id(crate::release::parse_date(DATE).unwrap()),
+        "20260912T075541Z"
+    );
+    assert_eq!(snapshot_id(0), "19700101T000000Z");
 }
 
 #[test]

@@ -44,11 +44,13 @@ pub(crate) fn l1_config() -> ImageConfig {
 }
 
 pub(crate) fn archive_options() -> ArchiveOptions {
-    let mirror = fetch::host_apt_mirror(Path::new("/"))
-        .expect("apt sources readable")
-        .expect("the host's apt configuration names a mirror");
+    let host = fetch::host_archives(Path::new("/")).expect("apt sources readable");
+    assert!(
+        host.debian.is_some(),
+        "the host's apt configuration names a mirror"
+    );
     ArchiveOptions {
-        host_mirror: Some(mirror),
+        host,
         ..ArchiveOptions::default()
     }
 }
