@@ -170,8 +170,14 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
     let archive = archive_server::LoopbackArchive::start(lock, &package_cache, 8);
     let fresh_cache = scratch().join("second-package-cache");
     let _ = std::fs::remove_dir_all(&fresh_cache);
+    // A tree without `Snapshot=` (the fixture's is not followed where no snapshot service
+    // is named, as in the first build; naming one here would follow it).
+    let without_snapshot = scratch().join("without-snapshot.conf");
+    std::fs::write(&without_snapshot, "[Distribution]\nSnapshot=\n").unwrap();
     let mut arguments = default_image_arguments();
     arguments.extend([
+        "-I".to_owned(),
+        without_snapshot.display().to_string(),
         "--mirror".to_owned(),
         archive.mirror.url(),
         "--snapshot-mirror".to_owned(),

@@ -514,6 +514,7 @@ fn locked_debs(debs: &[VerifiedDeb], set: PackageSet) -> Vec<LockedDeb> {
         .map(|d| LockedDeb {
             id: d.id.clone(),
             path: d.path.clone(),
+            sha256: d.sha256,
         })
         .collect()
 }

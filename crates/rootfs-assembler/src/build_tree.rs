@@ -168,7 +168,7 @@ fn build_tree_key(
         .field("epoch", &source_date_epoch.to_le_bytes())
         .field("uid", &options.invoking_user.0.to_le_bytes())
         .field("gid", &options.invoking_user.1.to_le_bytes())
-        .field("config", config.to_json().as_bytes())
+        .field("config", content_settings(config).to_json().as_bytes())
         .field("src", options.src_dir.as_os_str().as_encoded_bytes());
     // The running executable, even when a newer build has replaced its file since.
     file_fingerprint(&mut key, "program", Path::new("/proc/self/exe"))?;
@@ -176,7 +176,7 @@ fn build_tree_key(
         key.field("package", deb.id.name.as_str().as_bytes())
             .field("version", deb.id.version.as_str().as_bytes())
             .field("arch", deb.id.architecture.as_str().as_bytes());
-        file_fingerprint(&mut key, "file", &deb.path)?;
+        key.field("sha256", &deb.sha256.0);
     }
     for tree in &config.content.skeleton_trees {
         key.path_contents("skeleton", &tree.source)?;
@@ -184,6 +184,18 @@ fn build_tree_key(
         key.field("target", target.as_os_str().as_encoded_bytes());
     }
     Ok(key.finish())
+}
+
+/// The configuration without what does not decide the tree's content: where packages are
+/// downloaded from (they are in the key by their sha256) and which files the settings were
+/// read from (the settings themselves are in the key). A script that reads `Mirror=` from
+/// `$MKOSI_CONFIG` into the tree would escape the key; none is known to.
+fn content_settings(config: &ImageConfig) -> ImageConfig {
+    let mut config = config.clone();
+    config.distribution.mirror = None;
+    config.distribution.local_mirror = None;
+    config.files_read.clear();
+    config
 }
 
 /// A file's path, size and mtime.

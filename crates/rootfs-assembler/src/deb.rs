@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::filter::PathFilter;
 use crate::unpack::{ExtractOptions, ExtractStats, Ownership, extract_tar};
 use build_vocab::debian::deb::{self, Limits};
-use build_vocab::{AtPath, PackageId};
+use build_vocab::{AtPath, PackageId, Sha256};
 
 /// A verified local `.deb` and what the lock says it is: the assembler's input. deb-resolver's
 /// fetch step produces these (the sha256 was checked before the path was handed over).
@@ -25,6 +25,17 @@ pub struct LockedDeb {
     pub id: PackageId,
     /// The `.deb` on the local disk.
     pub path: PathBuf,
+    /// Its sha256, as checked: what caches key it by (its content, not where it lies).
+    pub sha256: Sha256,
+}
+
+impl LockedDeb {
+    /// The `.deb` at `path`, hashed here (for files no fetch step checked: tests, local
+    /// trees).
+    pub fn hashing(id: PackageId, path: PathBuf) -> Result<Self, Error> {
+        let sha256 = Sha256::of_file(&path).at(&path)?;
+        Ok(Self { id, path, sha256 })
+    }
 }
 
 /// The control part of a `.deb`.
@@ -236,10 +247,8 @@ mod tests {
             &hello_data(),
             TestCompression::Xz,
         );
-        let deb = LockedDeb {
-            id: PackageId::parse("hello", "2.0-1", "amd64").unwrap(),
-            path,
-        };
+        let deb =
+            LockedDeb::hashing(PackageId::parse("hello", "2.0-1", "amd64").unwrap(), path).unwrap();
         let err = read_locked(&deb).unwrap_err();
         assert!(err.to_string().contains("2.0-1"), "{err}");
     }

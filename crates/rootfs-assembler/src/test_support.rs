@@ -35,14 +35,12 @@ pub(crate) fn tiny_lock(dir: &Path) -> Vec<LockedDeb> {
             ];
             let text = control(name, "1.0", extra);
             let path = write_deb(dir, name, &text, &[], &data, TestCompression::Xz);
-            LockedDeb {
-                id: build_vocab::PackageId {
-                    name: PackageName::new(*name).unwrap(),
-                    version: DebVersion::parse("1.0").unwrap(),
-                    architecture: "amd64".parse().unwrap(),
-                },
-                path,
-            }
+            let id = build_vocab::PackageId {
+                name: PackageName::new(*name).unwrap(),
+                version: DebVersion::parse("1.0").unwrap(),
+                architecture: "amd64".parse().unwrap(),
+            };
+            LockedDeb::hashing(id, path).unwrap()
         })
         .collect()
 }

@@ -111,10 +111,7 @@ fn hostile_deb(dir: &Path, targets: &Targets<'_>) -> LockedDeb {
         .status()
         .expect("dpkg-deb runs");
     assert!(status.success());
-    LockedDeb {
-        id: read_deb(&deb).unwrap().control.id,
-        path: deb,
-    }
+    LockedDeb::hashing(read_deb(&deb).unwrap().control.id, deb).unwrap()
 }
 
 /// Host processes whose command line starts with `argv0`.

@@ -149,10 +149,7 @@ pub(crate) fn fetch(packages: &[&str]) -> Vec<LockedDeb> {
         let control = read_deb(&path).unwrap().control;
         available.insert(
             (control.id.name.to_string(), control.id.version.to_string()),
-            LockedDeb {
-                id: control.id,
-                path,
-            },
+            LockedDeb::hashing(control.id, path).unwrap(),
         );
     }
     plan.lines()
