@@ -41,6 +41,20 @@ pub struct ImageConfig {
     /// that nothing in the definition is silently lost.
     #[serde(rename = "IgnoredSettings", default)]
     pub ignored: BTreeMap<String, Vec<String>>,
+    /// Of the ignored settings, those that would change the image, by name: where each was
+    /// last set (`file:line`, or the command line) and what it changes.
+    #[serde(skip)]
+    pub unimplemented: BTreeMap<String, UnimplementedSetting>,
+}
+
+/// A setting that changes the image, set in the definition, that this builder does not
+/// implement: a build refuses it rather than build another image than the one asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnimplementedSetting {
+    /// Where it was last set.
+    pub location: String,
+    /// What it changes.
+    pub changes: &'static str,
 }
 
 /// `[Distribution]`: what is installed and where it comes from.

@@ -43,7 +43,7 @@ pub mod summary;
 pub mod value;
 pub mod version;
 
-pub use config::ImageConfig;
+pub use config::{ImageConfig, UnimplementedSetting};
 pub use error::{ConfigError, Location};
 pub use host::Host;
 pub use loader::{Diagnostic, DiagnosticKind, LoadOptions, Loaded, Override, load};

@@ -616,6 +616,52 @@ fn ignored_settings_are_kept_and_reported() {
 }
 
 #[test]
+fn ignored_settings_that_change_the_image_are_recorded_with_where_they_were_set() {
+    let tree = TestTree::new(&[(
+        "mkosi.conf",
+        "[Output]\nOverlay=yes\n[Content]\nHostname=box\nHostname=\n[Runtime]\nRAM=4G\n",
+    )]);
+    let loaded = tree.load(&[], &[("BaseTrees", "/srv/base")]).unwrap();
+    let unimplemented = &loaded.config.unimplemented;
+    let names: Vec<&str> = unimplemented.keys().map(String::as_str).collect();
+    // Hostname= was reset, RAM= changes only the VM: neither is recorded.
+    assert_eq!(names, ["BaseTrees", "Overlay"]);
+    assert!(
+        unimplemented["Overlay"].location.ends_with("mkosi.conf:2"),
+        "{unimplemented:?}"
+    );
+    assert_eq!(unimplemented["BaseTrees"].location, "<command line>");
+    assert!(
+        unimplemented["Overlay"]
+            .changes
+            .contains("only the files added")
+    );
+    assert_eq!(loaded.config.ignored["RAM"], ["4G"]);
+}
+
+#[test]
+fn output_names_cannot_leave_the_output_directory() {
+    for (setting, value) in [
+        ("Output", "../../etc/cron.d/x"),
+        ("ImageId", "a/b"),
+        ("ImageVersion", ".."),
+    ] {
+        let tree = TestTree::new(&[("mkosi.conf", &format!("[Output]\n{setting}={value}\n"))]);
+        let err = tree.load(&[], &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("mkosi.conf:2") && err.contains("a file name"),
+            "{err}"
+        );
+    }
+    let tree = TestTree::new(&[(
+        "mkosi.conf",
+        "[Output]\nOutput=initrd\nImageVersion=1.0~rc1\n",
+    )]);
+    let config = tree.config(&[], &[]);
+    assert_eq!(config.output.output.as_deref(), Some("initrd"));
+}
+
+#[test]
 fn mkosi_subdirectory_is_used_when_the_top_has_no_mkosi_conf() {
     let tree = TestTree::new(&[
         ("mkosi/mkosi.conf", "[Output]\nImageId=nested\n"),

@@ -14,6 +14,18 @@ pub enum Error {
     /// The image definition could not be read.
     #[error("reading the image definition")]
     Definition(#[source] config_model::ConfigError),
+    /// The definition sets what this builder does not implement (settings that change the
+    /// image, a `Format=` it does not write): building would give another image than the
+    /// one asked for.
+    #[error(
+        "the definition asks for what this builder does not implement, so it would build \
+         another image than the one asked for:\n  {}",
+        unimplemented.join("\n  ")
+    )]
+    Unimplemented {
+        /// One line per setting: `Name=` at its location and what it changes.
+        unimplemented: Vec<String>,
+    },
     /// A value the pipeline adds to the definition (the kernel package, a kernel source
     /// package) is not a valid package specification.
     #[error("the package `{package}` the pipeline adds is not a valid package name")]

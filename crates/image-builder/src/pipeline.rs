@@ -14,6 +14,7 @@ use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockOrigin, LockOutcome, resolve_with_lock};
 use deb_resolver::{ArchiveSpec, Lock, VerifiedDeb};
 use rootfs_assembler::sandbox::{CommandRunner, NamespaceSandbox};
+use rootfs_assembler::scripts::{ToolScriptContext, ToolScriptKind};
 use rootfs_assembler::{
     AssembleOptions, BuildLayout, BuildOutputs, BuildTree, BuildTreeOptions, LockedDeb, RootCache,
     Rootfs, TreeOrigin,
@@ -28,7 +29,7 @@ use crate::kernel::{self, KernelImage};
 use crate::manifest::{
     Artifact, BUILDER_MANIFEST_VERSION, KernelModules, KernelRecord, LockRecord, Manifest,
 };
-use crate::prepare::{Prepared, prepare, read_lock, write_lock};
+use crate::prepare::{Prepared, prepare, read_lock, refuse_unimplemented, write_lock};
 use crate::request::{BuildRequest, KernelChoice};
 use crate::skipped::{NotBuilt, skipped_components};
 use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
@@ -108,14 +109,6 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     std::fs::create_dir_all(&request.output_dir).at(&request.output_dir)?;
     let output_dir = request.output_dir.canonicalize().at(&request.output_dir)?;
 
-    let lock_path = request.resolve.lock_path();
-    let (lock, lock_use) = stages.run(Stage::Resolve, &[], |observer| {
-        lock_for(request, &prepared, &lock_path, observer)
-    })?;
-    let debs = stages.run(Stage::Fetch, &[], |observer| {
-        fetch_debs(request, &prepared, &lock, observer)
-    })?;
-
     let job = Job {
         request,
         config,
@@ -126,6 +119,21 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     if job.work_dir.exists() {
         std::fs::remove_dir_all(&job.work_dir).at(&job.work_dir)?;
     }
+    if !config.content.sync_scripts.is_empty() {
+        let log = job.work_dir.join("logs/sync.log");
+        stages.run(Stage::Sync, std::slice::from_ref(&log), |_| {
+            run_tool_scripts(&job, ToolScriptKind::Sync, None, &log)
+        })?;
+    }
+
+    let lock_path = request.resolve.lock_path();
+    let (lock, lock_use) = stages.run(Stage::Resolve, &[], |observer| {
+        lock_for(request, &prepared, &lock_path, observer)
+    })?;
+    let debs = stages.run(Stage::Fetch, &[], |observer| {
+        fetch_debs(request, &prepared, &lock, observer)
+    })?;
+
     let source_kernel = request.resolve.kernel == KernelChoice::Source;
     let build_tree = if source_kernel || !config.content.build_scripts.is_empty() {
         let packages = locked_debs(&debs, PackageSet::Build);
@@ -166,16 +174,20 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     stages.run(Stage::Initrd, &[], |_| {
         write_initrd(&job, &rootfs, &initrd_path)
     })?;
-    let uki_path = output_dir.join(format!("{name}.efi"));
+    // Outputs are written to the staging directory (the image scripts' `$OUTPUTDIR`, as in
+    // mkosi), handed to the post-output scripts there, and moved into the output directory
+    // once all are complete, the manifest last.
+    let staging = BuildLayout::new(&job.work_dir).output_dir;
+    std::fs::create_dir_all(&staging).at(&staging)?;
+    let uki_path = staging.join(format!("{name}.efi"));
     stages.run(Stage::Uki, &[], |_| {
         let detail = stitch_uki(config, &rootfs, &kernel, &initrd_path, &uki_path)?;
         Ok(((), detail))
     })?;
     let written = stages.run(Stage::Disks, &[], |_| {
-        disks::write(config, &uki_path, &output_dir, &name, source_date_epoch)
+        disks::write(config, &uki_path, &staging, &name, source_date_epoch)
     })?;
-    let disks = written.paths;
-    let measurements_path = output_dir.join(format!("{name}.measurements.json"));
+    let measurements_path = staging.join(format!("{name}.measurements.json"));
     stages.run(Stage::Measure, &[], |_| {
         let shape = measure::BootShape {
             disk_head: written.primary_tables.as_deref(),
@@ -188,12 +200,24 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         let targets: Vec<&str> = report.targets.iter().map(|t| t.target).collect();
         Ok(((), format!("{} ({})", report.stub, targets.join(", "))))
     })?;
+    if !config.content.post_output_scripts.is_empty() {
+        let log = job.work_dir.join("logs/postoutput.log");
+        stages.run(Stage::PostOutput, std::slice::from_ref(&log), |_| {
+            run_tool_scripts(&job, ToolScriptKind::PostOutput, Some(&staging), &log)
+        })?;
+    }
 
     let manifest_path = output_dir.join(format!("{name}.manifest"));
     let manifest = stages.run(Stage::Manifest, &[], |_| {
-        let artifacts = std::iter::once(&uki_path)
-            .chain(&disks)
+        // The builder's outputs first, in the order they were made, then what scripts added.
+        let made: Vec<PathBuf> = std::iter::once(&uki_path)
+            .chain(&written.paths)
             .chain(std::iter::once(&measurements_path))
+            .cloned()
+            .collect();
+        let published = publish_staged(&staging, &made, &output_dir)?;
+        let artifacts = published
+            .iter()
             .map(|path| artifact(path))
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = Manifest {
@@ -222,8 +246,15 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
             volatile_packages_missing: rootfs.report.volatile_missing.clone(),
         };
         publish::write_bytes(&manifest_path, 0o644, manifest.to_json().as_bytes())?;
-        Ok((manifest, format!("{} artifacts", disks.len() + 1)))
+        let detail = format!("{} artifacts", manifest.artifacts.len());
+        Ok((manifest, detail))
     })?;
+    let uki_path = output_dir.join(format!("{name}.efi"));
+    let disks: Vec<PathBuf> = written
+        .paths
+        .iter()
+        .filter_map(|path| path.file_name().map(|file| output_dir.join(file)))
+        .collect();
 
     let mut warnings = module_warnings(&rootfs);
     // A tree's own kernel script would have built the kernel .deb; here the pipeline did.
@@ -264,6 +295,7 @@ fn configure(
     observer: &dyn Observer,
 ) -> Result<((Prepared, u64), String), Error> {
     let prepared = prepare(&request.resolve, observer)?;
+    refuse_unimplemented(&prepared.config)?;
     let (epoch, _) =
         rootfs_assembler::checked_inputs(&prepared.config).map_err(|source| Error::Rootfs {
             stage: Stage::Configure,
@@ -560,8 +592,12 @@ fn stitch_uki(
 /// Where systemd-boot-efi puts systemd-stub in the image.
 const STUB_PATH: &str = "usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
-/// `<ImageId>_<ImageVersion>`, as mkosi names outputs.
+/// The outputs' base name, as mkosi names them: `Output=` when set, else
+/// `<ImageId>_<ImageVersion>` (`image` without `ImageId=`).
 pub fn image_name(config: &ImageConfig) -> String {
+    if let Some(output) = &config.output.output {
+        return output.clone();
+    }
     let id = config.output.image_id.as_deref().unwrap_or("image");
     match &config.output.image_version {
         Some(version) => format!("{id}_{version}"),
@@ -577,6 +613,76 @@ fn artifact(path: &Path) -> Result<Artifact, Error> {
             .unwrap_or_default(),
         sha256: Sha256::of_file(path).at(path)?,
     })
+}
+
+/// Moves every entry of `staging` into `output_dir` (each by one rename, replacing what was
+/// there), then syncs `output_dir`. Returns the published paths: `made` (the builder's own
+/// outputs) first in their order, then what the scripts added, by name.
+fn publish_staged(
+    staging: &Path,
+    made: &[PathBuf],
+    output_dir: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut added: Vec<PathBuf> = std::fs::read_dir(staging)
+        .at(staging)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .at(staging)?;
+    added.retain(|path| !made.contains(path));
+    added.sort();
+    let mut published = Vec::with_capacity(made.len() + added.len());
+    for staged in made.iter().chain(&added) {
+        let Some(file) = staged.file_name() else {
+            continue;
+        };
+        let target = output_dir.join(file);
+        if std::fs::symlink_metadata(&target).is_ok_and(|meta| meta.is_dir()) {
+            std::fs::remove_dir_all(&target).at(&target)?;
+        }
+        std::fs::rename(staged, &target).at(&target)?;
+        published.push(target);
+    }
+    std::fs::File::open(output_dir)
+        .and_then(|dir| dir.sync_all())
+        .at(output_dir)?;
+    Ok(published)
+}
+
+/// Runs the tool scripts of `kind` for `job`, with `staging` as `/work/out`.
+fn run_tool_scripts(
+    job: &Job<'_>,
+    kind: ToolScriptKind,
+    staging: Option<&Path>,
+    log: &Path,
+) -> Result<((), String), Error> {
+    let stage = match kind {
+        ToolScriptKind::Sync => Stage::Sync,
+        ToolScriptKind::PostOutput => Stage::PostOutput,
+    };
+    let scripts = match kind {
+        ToolScriptKind::Sync => &job.config.content.sync_scripts,
+        ToolScriptKind::PostOutput => &job.config.content.post_output_scripts,
+    };
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).at(dir)?;
+    }
+    let context = ToolScriptContext {
+        src_dir: job.src_dir.to_owned(),
+        work: job.work_dir.join(kind.name()),
+        output_dir: staging.map(Path::to_path_buf),
+        invoking_user: (0, 0),
+        cached: false,
+        log: Some(log.to_owned()),
+    };
+    rootfs_assembler::scripts::run_tool_scripts(
+        job.config,
+        &context,
+        kind,
+        scripts,
+        &NamespaceSandbox,
+    )
+    .map_err(|source| Error::Rootfs { stage, source })?;
+    Ok(((), format!("{} scripts", scripts.len())))
 }
 
 /// Removes the directories and files in `paths` that exist.

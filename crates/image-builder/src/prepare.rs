@@ -103,6 +103,34 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
     })
 }
 
+/// Refuses, for a build, a definition that sets what the build does not implement: settings that change
+/// the image (config-model's record of them, with where each was set) and output formats
+/// other than `uki` (its disk images come from `RepartDirectories=`).
+pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
+    let mut unimplemented: Vec<String> = config
+        .unimplemented
+        .iter()
+        .map(|(name, setting)| format!("{name}= ({}): {}", setting.location, setting.changes))
+        .collect();
+    match config.output.format {
+        Some(config_model::value::OutputFormat::Uki) => {}
+        // mkosi's default.
+        None => unimplemented.push(
+            "Format= is not set, so mkosi would write a disk: set Format=uki (disk images \
+             come from RepartDirectories=)"
+                .to_owned(),
+        ),
+        Some(format) => unimplemented.push(format!(
+            "Format={format}: only `uki` is written (with disk images from RepartDirectories=)"
+        )),
+    }
+    if unimplemented.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Unimplemented { unimplemented })
+    }
+}
+
 /// Resolves `prepared` afresh (no lock is reused), reading the archive through the package
 /// cache.
 pub fn resolve_afresh(
@@ -153,4 +181,40 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use config_model::UnimplementedSetting;
+    use config_model::value::OutputFormat;
+
+    use super::*;
+
+    #[test]
+    fn a_build_refuses_settings_and_formats_it_does_not_implement() {
+        let mut config = ImageConfig::default();
+        config.output.format = Some(OutputFormat::Uki);
+        refuse_unimplemented(&config).unwrap();
+
+        config.output.format = Some(OutputFormat::Sysext);
+        config.unimplemented.insert(
+            "Overlay".into(),
+            UnimplementedSetting {
+                location: "mkosi.conf:3".into(),
+                changes: "what the output holds",
+            },
+        );
+        let text = refuse_unimplemented(&config).unwrap_err().to_string();
+        assert!(
+            text.contains("Overlay= (mkosi.conf:3): what the output holds"),
+            "{text}"
+        );
+        assert!(text.contains("Format=sysext: only `uki`"), "{text}");
+
+        // mkosi's default format is a disk, which is not what this builder writes.
+        let text = refuse_unimplemented(&ImageConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("Format= is not set"), "{text}");
+    }
 }

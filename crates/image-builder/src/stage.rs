@@ -19,6 +19,8 @@ use crate::error::Error;
 pub enum Stage {
     /// Reading the mkosi tree.
     Configure,
+    /// The definition's sync scripts (`SyncScripts=`), before anything is built.
+    Sync,
     /// Reusing the lock, or resolving afresh.
     Resolve,
     /// Downloading and verifying every locked `.deb`.
@@ -41,6 +43,8 @@ pub enum Stage {
     Disks,
     /// The predicted TPM and TDX measurements of booting the UKI and disk.
     Measure,
+    /// The definition's post-output scripts (`PostOutputScripts=`), on the staged outputs.
+    PostOutput,
     /// The manifest next to the UKI.
     Manifest,
 }
@@ -50,6 +54,7 @@ impl Stage {
     pub fn name(self) -> &'static str {
         match self {
             Self::Configure => "configure",
+            Self::Sync => "sync",
             Self::Resolve => "resolve",
             Self::Fetch => "fetch",
             Self::BuildTree => "build tree",
@@ -61,6 +66,7 @@ impl Stage {
             Self::Uki => "uki",
             Self::Disks => "disk",
             Self::Measure => "measure",
+            Self::PostOutput => "postoutput",
             Self::Manifest => "manifest",
         }
     }
@@ -70,6 +76,7 @@ impl fmt::Display for Stage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let doing = match self {
             Self::Configure => "reading the image definition",
+            Self::Sync => "running the sync scripts",
             Self::Resolve => "resolving the packages",
             Self::Fetch => "fetching the packages",
             Self::BuildTree => "assembling the build tree",
@@ -81,6 +88,7 @@ impl fmt::Display for Stage {
             Self::Uki => "stitching the UKI",
             Self::Disks => "writing the disk images",
             Self::Measure => "predicting the measurements",
+            Self::PostOutput => "running the post-output scripts",
             Self::Manifest => "writing the manifest",
         };
         f.write_str(doing)

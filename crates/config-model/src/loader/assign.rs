@@ -6,10 +6,10 @@ use std::path::Path;
 
 use super::files::location_of;
 use super::{Diagnostic, DiagnosticKind, Loader, ParsedFile, Recorded, Target};
-use crate::config::ImageConfig;
+use crate::config::{ImageConfig, UnimplementedSetting};
 use crate::error::{ConfigError, Location};
 use crate::matching::ConditionKind;
-use crate::setting::{self, Known, Section, SettingDef, Split, ValueContext};
+use crate::setting::{self, Effect, Known, Section, SettingDef, Split, ValueContext};
 use crate::specifier::{self, Directories};
 use build_vocab::ini::IniItem;
 
@@ -185,6 +185,19 @@ impl Loader<'_> {
             values.clear();
         } else {
             values.push(value.to_owned());
+        }
+        if let Some(Effect::Image(changes)) = setting::ignored_effect(name) {
+            if value.is_empty() {
+                self.files.unimplemented.remove(name);
+            } else {
+                self.files.unimplemented.insert(
+                    name.to_owned(),
+                    UnimplementedSetting {
+                        location: location.to_string(),
+                        changes,
+                    },
+                );
+            }
         }
         self.warn(
             &location,

@@ -14,6 +14,19 @@ pub(super) fn text(raw: &str) -> Result<String, ValueError> {
     Ok(raw.to_owned())
 }
 
+/// A value that becomes part of an output's file name (`Output=`, `ImageId=`,
+/// `ImageVersion=`): no `/`, no NUL, not `.` or `..`, so an output cannot land outside the
+/// output directory.
+pub(super) fn file_name_part(raw: &str) -> Result<String, ValueError> {
+    if raw.contains('/') || raw.contains('\0') || raw == "." || raw == ".." {
+        return Err(ValueError::expected(
+            "a file name (no `/`, not `.` or `..`)",
+            raw,
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 pub(super) fn number<T: FromStr>(raw: &str) -> Result<T, ValueError> {
     raw.parse()
         .map_err(|_| ValueError::expected("a non-negative integer", raw))

@@ -84,6 +84,23 @@ pub struct SettingDef {
     pub apply: ApplyFn,
 }
 
+/// What an ignored setting would change if this builder acted on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing that is built (the VM it boots in, caches, tools, proxies).
+    None,
+    /// The image or its outputs: the named part.
+    Image(&'static str),
+}
+
+/// What `name`, a setting of [`IGNORED`], would change; `None` for other names.
+pub fn ignored_effect(name: &str) -> Option<Effect> {
+    IGNORED
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(.., effect)| *effect)
+}
+
 /// How a setting is known.
 #[derive(Clone, Copy)]
 pub enum Known {
@@ -100,8 +117,8 @@ pub fn lookup(name: &str) -> Option<Known> {
     }
     IGNORED
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, section)| Known::Ignored(*section))
+        .find(|(n, ..)| *n == name)
+        .map(|(_, section, _)| Known::Ignored(*section))
 }
 
 /// The known setting name closest to `name` (for "did you mean" in errors).
@@ -109,7 +126,7 @@ pub fn closest_name(name: &str) -> Option<&'static str> {
     let names = SETTINGS
         .iter()
         .map(|d| d.name)
-        .chain(IGNORED.iter().map(|(n, _)| *n))
+        .chain(IGNORED.iter().map(|(n, ..)| *n))
         .chain(std::iter::once("Include"));
     let lowered = name.to_ascii_lowercase();
     names
@@ -175,7 +192,7 @@ mod tests {
         let mut names: Vec<&str> = SETTINGS
             .iter()
             .map(|d| d.name)
-            .chain(IGNORED.iter().map(|(n, _)| *n))
+            .chain(IGNORED.iter().map(|(n, ..)| *n))
             .collect();
         names.sort_unstable();
         let before = names.len();

@@ -15,6 +15,10 @@
 //!   fresh `/tmp`, and the image prepared as above at the sandbox's view, where the script's
 //!   `mkosi-chroot` chroots. Nothing else of the host: no `/home`, no `/root`, no other
 //!   mounts.
+//! - [`Place::Tools`] (sync and post-output scripts, which mkosi runs before there is an
+//!   image and after it is written): the host's `/usr` and `/etc` read-only, fresh `/tmp` and
+//!   `/run`, and the [`Bind`]s at their targets below `/work` (`/work/src`,
+//!   `/work/config.json`, `/work/out`), so the paths are the ones mkosi gives them.
 //!
 //! Either way the command keeps only [`KEPT_CAPABILITIES`] of root's, runs with
 //! `no_new_privs`, dies with the build (`--die-with-parent`), and cannot outlive itself: bwrap
@@ -116,6 +120,13 @@ pub enum Place {
         readable: Vec<PathBuf>,
         /// Host directories that stay writable (the build directory, outputs).
         writable: Vec<PathBuf>,
+    },
+    /// On the host's tools (`/usr`, `/etc` and the top-level links, read-only) with the
+    /// sandbox's [`Bind`]s at their targets below `/work` and no image: where mkosi runs
+    /// sync and post-output scripts.
+    Tools {
+        /// The working directory (`/work/src`).
+        cwd: String,
     },
 }
 

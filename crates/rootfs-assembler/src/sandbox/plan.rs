@@ -96,22 +96,18 @@ pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<OsStri
             image_mounts(&mut args, sandbox, inputs, Path::new("/"));
             args.one("--chdir", cwd);
         }
+        Place::Tools { cwd } => {
+            host_tools(&mut args, inputs);
+            args.one("--tmpfs", "/run");
+            work_binds(&mut args, sandbox, Path::new("/"));
+            args.one("--chdir", cwd);
+        }
         Place::Host {
             cwd,
             readable,
             writable,
         } => {
-            args.two("--ro-bind", "/usr", "/usr");
-            for entry in &inputs.host_top_level {
-                match entry {
-                    TopLevel::Symlink { path, target } => args.two("--symlink", target, path),
-                    TopLevel::Directory(path) => args.two("--ro-bind", path, path),
-                }
-            }
-            args.two("--ro-bind", "/etc", "/etc");
-            api_mounts(&mut args, Path::new("/"));
-            args.one("--tmpfs", "/tmp");
-            args.one("--tmpfs", "/var/tmp");
+            host_tools(&mut args, inputs);
             // The working directory and the readable paths (when they exist) read-only, the
             // writable directories read-write, parents before what lies below them.
             let mut paths: Vec<(&PathBuf, &str)> =
@@ -144,12 +140,35 @@ fn image_mounts(args: &mut Args, sandbox: &Sandbox, inputs: &PlanInputs, at: &Pa
             args.two("--ro-bind", "/etc/resolv.conf", inside(path));
         }
     }
-    if !sandbox.binds.is_empty() {
-        args.one("--tmpfs", inside("/work"));
-        for bind in &sandbox.binds {
-            let option = if bind.writable { "--bind" } else { "--ro-bind" };
-            args.two(option, &bind.source, inside(&bind.target));
+    work_binds(args, sandbox, at);
+}
+
+/// The host's `/usr`, top-level links and `/etc` read-only, the API file systems, fresh
+/// `/tmp` and `/var/tmp`: what a command running on the host's tools sees of the host.
+fn host_tools(args: &mut Args, inputs: &PlanInputs) {
+    args.two("--ro-bind", "/usr", "/usr");
+    for entry in &inputs.host_top_level {
+        match entry {
+            TopLevel::Symlink { path, target } => args.two("--symlink", target, path),
+            TopLevel::Directory(path) => args.two("--ro-bind", path, path),
         }
+    }
+    args.two("--ro-bind", "/etc", "/etc");
+    api_mounts(args, Path::new("/"));
+    args.one("--tmpfs", "/tmp");
+    args.one("--tmpfs", "/var/tmp");
+}
+
+/// The sandbox's binds at their targets below `/work` (a tmpfs) of the root at `at`.
+fn work_binds(args: &mut Args, sandbox: &Sandbox, at: &Path) {
+    if sandbox.binds.is_empty() {
+        return;
+    }
+    let inside = |path: &str| at.join(path.trim_start_matches('/'));
+    args.one("--tmpfs", inside("/work"));
+    for bind in &sandbox.binds {
+        let option = if bind.writable { "--bind" } else { "--ro-bind" };
+        args.two(option, &bind.source, inside(&bind.target));
     }
 }
 
@@ -274,6 +293,37 @@ mod tests {
         }
         assert!(args.ends_with("--chdir /src"), "{args}");
         assert!(!args.contains("/home") && !args.contains("--bind / /"));
+    }
+
+    #[test]
+    fn a_tools_command_gets_the_hosts_tools_and_its_binds_at_work() {
+        let inputs = PlanInputs {
+            host_top_level: vec![TopLevel::Symlink {
+                path: "/bin".into(),
+                target: "usr/bin".into(),
+            }],
+            ..PlanInputs::default()
+        };
+        let place = Place::Tools {
+            cwd: "/work/src".into(),
+        };
+        let args = text(&plan(&sandbox(), &place, &inputs));
+        for wanted in [
+            "--ro-bind /usr /usr --symlink usr/bin /bin --ro-bind /etc /etc --proc /proc",
+            "--tmpfs /tmp --tmpfs /var/tmp --tmpfs /run --tmpfs /work \
+             --ro-bind /src /work/src --bind /b/out /work/out --chdir /work/src",
+        ] {
+            assert!(args.contains(wanted), "{wanted:?} missing from {args}");
+        }
+        // No image, no view, nothing else of the host.
+        assert!(
+            !args.contains("/b/root") && !args.contains("/b/work/view"),
+            "{args}"
+        );
+        assert!(
+            !args.contains("/home") && !args.contains("--bind / /"),
+            "{args}"
+        );
     }
 
     #[test]

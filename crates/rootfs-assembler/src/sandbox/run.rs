@@ -6,7 +6,8 @@ use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use super::host::{host_top_level, resolv_conf_place};
 use super::plan::{PlanInputs, plan};
@@ -23,7 +24,12 @@ pub(super) const BWRAP: &str = "bwrap";
 pub(super) fn run(sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Error> {
     require_root("running commands in the image sandbox")?;
     let shown = command.display();
-    let created_work = prepare_mount_points(sandbox)?;
+    check_bind_targets(sandbox)?;
+    // A command on the host's tools has no image to make mount points in.
+    let created_work = match command.place {
+        Place::Tools { .. } => None,
+        _ => prepare_mount_points(sandbox)?,
+    };
     let result = run_prepared(sandbox, command, shown);
     if let Some(work) = created_work {
         // The `/work` mount point was made for this run only.
@@ -34,13 +40,15 @@ pub(super) fn run(sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Err
 
 fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> Result<(), Error> {
     let inputs = PlanInputs {
-        resolv_conf: if sandbox.network {
-            resolv_conf_place(&sandbox.root)
-        } else {
-            None
+        resolv_conf: match command.place {
+            Place::Chroot { .. } | Place::Host { .. } if sandbox.network => {
+                resolv_conf_place(&sandbox.root)
+            }
+            // The host's own `/etc` (and so its resolv.conf) is what a tools command sees.
+            _ => None,
         },
         host_top_level: match command.place {
-            Place::Host { .. } => host_top_level(),
+            Place::Host { .. } | Place::Tools { .. } => host_top_level(),
             Place::Chroot { .. } => Vec::new(),
         },
     };
@@ -69,11 +77,17 @@ fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> R
         step: format!("start {BWRAP} (Debian package bubblewrap)"),
         source,
     })?;
-    let status = child.wait().map_err(|source| Error::Sandbox {
+    let sandbox_error = |step: &str, source| Error::Sandbox {
         command: shown.clone(),
-        step: "wait for the command".into(),
+        step: step.into(),
         source,
-    })?;
+    };
+    let (status, init) =
+        wait_noting_init(&mut child).map_err(|e| sandbox_error("wait for the command", e))?;
+    if let Some(init) = init {
+        init.wait_gone(INIT_EXIT_LIMIT)
+            .map_err(|e| sandbox_error("wait for the sandbox's other processes to end", e))?;
+    }
     if status.success() {
         return Ok(());
     }
@@ -92,6 +106,81 @@ fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> R
         status,
         output,
     })
+}
+
+/// How long the sandbox's PID 1 may take to end after the command did.
+const INIT_EXIT_LIMIT: Duration = Duration::from_secs(30);
+
+/// Waits for bwrap, noting on the way its child that is PID 1 of the sandbox. bwrap reports
+/// the command's exit as soon as the command ends, while that PID 1 may still be killing
+/// what the command left behind: [`ProcessStamp::wait_gone`] waits for it after.
+fn wait_noting_init(child: &mut Child) -> io::Result<(ExitStatus, Option<ProcessStamp>)> {
+    let mut init = None;
+    loop {
+        if init.is_none() {
+            init = ProcessStamp::first_child_of(child.id());
+        }
+        if init.is_some() {
+            return Ok((child.wait()?, init));
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok((status, None));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// A process, told apart from a later one with the same pid by its start time.
+struct ProcessStamp {
+    pid: u32,
+    start_time: String,
+}
+
+impl ProcessStamp {
+    /// The first child of `pid`, if it has one now.
+    fn first_child_of(pid: u32) -> Option<Self> {
+        let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).ok()?;
+        let child: u32 = children.split_whitespace().next()?.parse().ok()?;
+        let (_, start_time) = Self::state_and_start(child)?;
+        Some(Self {
+            pid: child,
+            start_time,
+        })
+    }
+
+    /// The state letter and start time of `pid` from `/proc/<pid>/stat`.
+    fn state_and_start(pid: u32) -> Option<(char, String)> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // After the command name, which may hold spaces and parentheses.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // `state` is field 3 of stat(5), `starttime` field 22: here 0 and 19.
+        let state = fields.first()?.chars().next()?;
+        Some((state, (*fields.get(19)?).to_owned()))
+    }
+
+    /// Waits until the process has ended (gone, or a zombie: a PID 1 becomes one only after
+    /// every other process of its namespace is gone), at most `limit`.
+    fn wait_gone(&self, limit: Duration) -> io::Result<()> {
+        let start = Instant::now();
+        loop {
+            match Self::state_and_start(self.pid) {
+                None => return Ok(()),
+                Some((state, start_time))
+                    if state == 'Z' || state == 'X' || start_time != self.start_time =>
+                {
+                    return Ok(());
+                }
+                Some(_) if start.elapsed() > limit => {
+                    return Err(io::Error::other(format!(
+                        "process {} still runs {limit:?} after the command ended",
+                        self.pid
+                    )));
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
 }
 
 /// Creates the mount points the plan needs in the root and the view directory. Returns the
@@ -126,6 +215,11 @@ fn prepare_mount_points(sandbox: &Sandbox) -> Result<Option<PathBuf>, Error> {
             }
         }
     }
+    Ok(created_work)
+}
+
+/// Refuses a bind whose target is not below `/work`.
+fn check_bind_targets(sandbox: &Sandbox) -> Result<(), Error> {
     for bind in &sandbox.binds {
         if !bind.target.starts_with("/work/") || bind.target.contains("/../") {
             return Err(Error::Sandbox {
@@ -135,7 +229,7 @@ fn prepare_mount_points(sandbox: &Sandbox) -> Result<Option<PathBuf>, Error> {
             });
         }
     }
-    Ok(created_work)
+    Ok(())
 }
 
 /// The last `lines` lines a command wrote to its log (from byte `start` on).

@@ -10,7 +10,7 @@ use super::{ScriptContext, ScriptKind, chroot_paths};
 use crate::install::IMAGE_PATH;
 
 /// The fixed `PATH` after the helper directory for scripts that run on the host.
-const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(super) const HOST_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The UEFI name of an architecture (`x64`), as `$EFI_ARCHITECTURE` has it.
 fn efi_architecture(architecture: config_model::Architecture) -> Option<&'static str> {
@@ -24,6 +24,27 @@ fn efi_architecture(architecture: config_model::Architecture) -> Option<&'static
         A::LoongArch64 => "loongarch64",
         _ => return None,
     })
+}
+
+/// `$ARCHITECTURE`, `$DISTRIBUTION_ARCHITECTURE`, `$EFI_ARCHITECTURE`, `$DISTRIBUTION` and
+/// `$RELEASE`, which every script kind gets, given to `set`.
+pub(super) fn distribution_variables(config: &ImageConfig, set: &mut impl FnMut(&str, String)) {
+    let distribution = &config.distribution;
+    if let Some(architecture) = distribution.architecture {
+        set("ARCHITECTURE", architecture.as_str().into());
+        if let Some(name) = architecture.debian_name() {
+            set("DISTRIBUTION_ARCHITECTURE", name.into());
+        }
+        if let Some(name) = efi_architecture(architecture) {
+            set("EFI_ARCHITECTURE", name.into());
+        }
+    }
+    if let Some(d) = distribution.distribution {
+        set("DISTRIBUTION", d.as_str().into());
+    }
+    if let Some(release) = &distribution.release {
+        set("RELEASE", release.clone());
+    }
 }
 
 /// The environment of a script of `kind` at `script` (a host path), as the manual's table
@@ -50,22 +71,7 @@ pub fn script_environment(
     set("HOME", "/root".into());
     set("TMPDIR", path(&context.work.join("tmp")));
 
-    let distribution = &config.distribution;
-    if let Some(architecture) = distribution.architecture {
-        set("ARCHITECTURE", architecture.as_str().into());
-        if let Some(name) = architecture.debian_name() {
-            set("DISTRIBUTION_ARCHITECTURE", name.into());
-        }
-        if let Some(name) = efi_architecture(architecture) {
-            set("EFI_ARCHITECTURE", name.into());
-        }
-    }
-    if let Some(d) = distribution.distribution {
-        set("DISTRIBUTION", d.as_str().into());
-    }
-    if let Some(release) = &distribution.release {
-        set("RELEASE", release.clone());
-    }
+    distribution_variables(config, &mut set);
     if let Some(id) = &config.output.image_id {
         set("IMAGE_ID", id.clone());
     }

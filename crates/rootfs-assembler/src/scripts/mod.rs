@@ -17,13 +17,17 @@
 //! Build scripts run in the build tree ([`crate::build_tree`]) with `$DESTDIR` bound at
 //! `/work/dest`; what they put there is copied into the image afterwards.
 //!
+//! Sync and post-output scripts, which mkosi runs on its tools rather than on an image, are
+//! [`run_tool_scripts`] (module `tools`).
+//!
 //! Files: `environment` (the variable tables), `helpers` (the helper directory),
-//! `invocation` (the sandbox and command of one script, pure); this file runs them through a
-//! [`CommandRunner`].
+//! `invocation` (the sandbox and command of one script, pure), `tools` (sync and post-output
+//! scripts); this file runs them through a [`CommandRunner`].
 
 mod environment;
 mod helpers;
 mod invocation;
+mod tools;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -39,6 +43,10 @@ use build_vocab::AtPath;
 pub use environment::{chroot_environment, script_environment};
 pub use helpers::{mkosi_chroot_script, write_helpers};
 pub use invocation::script_invocation;
+pub use tools::{
+    ToolScriptContext, ToolScriptKind, run_tool_scripts, tool_script_environment,
+    tool_script_invocation,
+};
 
 /// Which of mkosi's script hooks a script belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -174,6 +182,16 @@ fn run_script(
     script: &Path,
     runner: &dyn CommandRunner,
 ) -> Result<(), Error> {
+    check_executable(script)?;
+    let env = script_environment(config, context, kind, script);
+    write_helpers(context, &env)?;
+    let (sandbox, command) = script_invocation(config, context, kind, script, env);
+    log_header(context.log.as_deref(), kind.name(), script)?;
+    runner.run(&sandbox, &command)
+}
+
+/// Refuses a script that is not executable, as mkosi does.
+fn check_executable(script: &Path) -> Result<(), Error> {
     let meta = fs::metadata(script).at(script)?;
     if meta.permissions().mode() & 0o111 == 0 {
         return Err(Error::Command {
@@ -182,19 +200,20 @@ fn run_script(
             output: String::new(),
         });
     }
-    let env = script_environment(config, context, kind, script);
-    write_helpers(context, &env)?;
-    let (sandbox, command) = script_invocation(config, context, kind, script, env);
-    if let Some(log) = &context.log {
-        let header = format!("==> {} script {}\n", kind.name(), script.display());
-        fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .and_then(|mut file| std::io::Write::write_all(&mut file, header.as_bytes()))
-            .at(log)?;
-    }
-    runner.run(&sandbox, &command)
+    Ok(())
+}
+
+/// Appends the line that introduces a script's output to the log, when there is one.
+fn log_header(log: Option<&Path>, kind: &str, script: &Path) -> Result<(), Error> {
+    let Some(log) = log else { return Ok(()) };
+    let header = format!("==> {kind} script {}\n", script.display());
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, header.as_bytes()))
+        .at(log)?;
+    Ok(())
 }
 
 #[cfg(test)]

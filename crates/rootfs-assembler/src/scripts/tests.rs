@@ -489,3 +489,156 @@ fn non_executable_scripts_are_refused() {
     assert!(err.to_string().contains("not executable"), "{err}");
     assert!(runner.runs().is_empty());
 }
+
+fn tool_context(src: &Path, work: &Path, out: Option<&Path>) -> ToolScriptContext {
+    ToolScriptContext {
+        src_dir: src.to_path_buf(),
+        work: work.to_path_buf(),
+        output_dir: out.map(Path::to_path_buf),
+        invoking_user: (1000, 1000),
+        cached: false,
+        log: None,
+    }
+}
+
+/// Sync and post-output scripts get mkosi's paths and variables for their kind, and only
+/// post-output scripts get `/work/out`; only sync scripts get the network.
+#[test]
+fn tool_scripts_get_mkosis_paths_and_variables() {
+    let config = config();
+    let context = tool_context(
+        Path::new("/src"),
+        Path::new("/b/work"),
+        Some(Path::new("/b/out")),
+    );
+    let sync = tool_script_environment(&config, &context, ToolScriptKind::Sync);
+    for (name, value) in [
+        ("SRCDIR", "/work/src"),
+        ("MKOSI_CONFIG", "/work/config.json"),
+        ("PROFILES", "devtools gcp"),
+        ("CACHED", "0"),
+        ("DISTRIBUTION_ARCHITECTURE", "amd64"),
+        ("EFI_ARCHITECTURE", "x64"),
+        ("RELEASE", "trixie"),
+        ("MKOSI_UID", "1000"),
+        ("KERNEL_VERSION", "6.19"),
+    ] {
+        assert_eq!(sync.get(name).map(String::as_str), Some(value), "{name}");
+    }
+    for absent in ["OUTPUTDIR", "DESTDIR", "IMAGE_ID", "CHROOT_SCRIPT"] {
+        assert!(!sync.contains_key(absent), "{absent} in {sync:?}");
+    }
+    let postoutput = tool_script_environment(&config, &context, ToolScriptKind::PostOutput);
+    assert_eq!(postoutput["OUTPUTDIR"], "/work/out");
+    assert!(!postoutput.contains_key("CACHED"));
+
+    let (sandbox, command) = tool_script_invocation(
+        &config,
+        &context,
+        ToolScriptKind::Sync,
+        Path::new("/src/mkosi.sync.d/10-a.sh"),
+    );
+    assert!(sandbox.network);
+    assert_eq!(command.program, "/work/sync");
+    assert_eq!(command.args, ["final"]);
+    assert_eq!(
+        command.place,
+        Place::Tools {
+            cwd: "/work/src".into()
+        }
+    );
+    let targets: Vec<(&str, bool)> = sandbox
+        .binds
+        .iter()
+        .map(|b| (b.target.as_str(), b.writable))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("/work/sync", false),
+            ("/work/config.json", false),
+            ("/work/src", true)
+        ]
+    );
+    let (sandbox, command) = tool_script_invocation(
+        &config,
+        &context,
+        ToolScriptKind::PostOutput,
+        Path::new("/src/mkosi.postoutput"),
+    );
+    assert!(!sandbox.network);
+    assert_eq!(command.program, "/work/postoutput");
+    assert!(command.args.is_empty());
+    assert!(
+        sandbox
+            .binds
+            .iter()
+            .any(|b| b.target == "/work/out" && b.source == Path::new("/b/out") && b.writable)
+    );
+}
+
+/// In the real sandbox: a sync script reads the configuration where mkosi puts it, may
+/// change the sources, cannot change the host; a post-output script adds an output.
+#[test]
+#[ignore = "needs root"]
+fn tool_scripts_run_on_the_tools_with_mkosis_mounts() {
+    crate::require_root("this test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path();
+    let src = base.join("src");
+    let out = base.join("out");
+    fs::create_dir_all(&src).unwrap();
+    fs::create_dir_all(&out).unwrap();
+    fs::write(out.join("image.efi"), b"uki").unwrap();
+    let sync = executable(
+        &src,
+        "10-sync.sh",
+        r#"#!/bin/sh
+set -eu
+test "$1" = final
+test "$(pwd)" = /work/src
+grep -q '"ImageId": "flashbox-l1"' /work/config.json
+cp "$MKOSI_CONFIG" "$SRCDIR/seen-config.json"
+echo "$PROFILES" > "$SRCDIR/profiles"
+if touch /etc/rootfs-assembler-sync-probe 2>/dev/null; then echo writable; else echo read-only; fi > "$SRCDIR/host"
+test ! -e /home/. || ls -A /home > "$SRCDIR/home"
+"#,
+    );
+    let postoutput = executable(
+        &src,
+        "mkosi.postoutput",
+        "#!/bin/sh\nset -eu\nsha256sum \"$OUTPUTDIR/image.efi\" | cut -d' ' -f1 > \"$OUTPUTDIR/SHA256SUMS\"\n",
+    );
+    let config = config();
+    let context = tool_context(&src, &base.join("work"), Some(&out));
+    run_tool_scripts(
+        &config,
+        &context,
+        ToolScriptKind::Sync,
+        &[sync],
+        &NamespaceSandbox,
+    )
+    .unwrap();
+    let seen: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(src.join("seen-config.json")).unwrap()).unwrap();
+    assert_eq!(seen["ImageId"], "flashbox-l1");
+    assert_eq!(
+        fs::read_to_string(src.join("profiles")).unwrap(),
+        "devtools gcp\n"
+    );
+    assert_eq!(fs::read_to_string(src.join("host")).unwrap(), "read-only\n");
+    assert!(!Path::new("/etc/rootfs-assembler-sync-probe").exists());
+    assert!(!src.join("home").exists(), "the host's /home is visible");
+    run_tool_scripts(
+        &config,
+        &context,
+        ToolScriptKind::PostOutput,
+        &[postoutput],
+        &NamespaceSandbox,
+    )
+    .unwrap();
+    assert_eq!(
+        fs::read_to_string(out.join("SHA256SUMS")).unwrap().trim(),
+        build_vocab::Sha256::of(b"uki").to_hex()
+    );
+}
