@@ -5,12 +5,17 @@ use std::path::PathBuf;
 
 use config_model::{Host, LoadOptions, Loaded, Override};
 
-/// The `fixtures/` tree (the mkosi `--directory` of our images).
-pub fn fixtures_dir() -> PathBuf {
+/// The workspace's top directory.
+pub fn workspace_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ has a parent")
-        .join("fixtures")
+        .to_owned()
+}
+
+/// The `fixtures/` tree (the mkosi `--directory` of our images).
+pub fn fixtures_dir() -> PathBuf {
+    workspace_dir().join("fixtures")
 }
 
 /// Host facts that do not depend on the machine running the tests (empty environment).

@@ -662,6 +662,35 @@ fn output_names_cannot_leave_the_output_directory() {
 }
 
 #[test]
+fn environment_files_add_variables_environment_wins() {
+    let tree = TestTree::new(&[
+        (
+            "mkosi.conf",
+            "[Build]\nEnvironment=SHARED=from-conf\nEnvironmentFiles=extra.env\n",
+        ),
+        (
+            "mkosi.env",
+            "# defaults\nexport FROM_DEFAULT=\"a b\"\nSHARED=from-default\n\nLATER=first\n",
+        ),
+        ("extra.env", "; more\nLATER='second'\n"),
+    ]);
+    let environment = tree.config(&[], &[]).build.environment;
+    assert_eq!(environment["FROM_DEFAULT"], "a b");
+    assert_eq!(environment["SHARED"], "from-conf");
+    assert_eq!(environment["LATER"], "second");
+
+    let tree = TestTree::new(&[
+        ("mkosi.conf", "[Build]\n"),
+        ("mkosi.env", "ok=1\nnot a line\n"),
+    ]);
+    let err = tree.load(&[], &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("mkosi.env:2") && err.contains("KEY=VALUE"),
+        "{err}"
+    );
+}
+
+#[test]
 fn mkosi_subdirectory_is_used_when_the_top_has_no_mkosi_conf() {
     let tree = TestTree::new(&[
         ("mkosi/mkosi.conf", "[Output]\nImageId=nested\n"),

@@ -295,7 +295,7 @@ fn configure(
     observer: &dyn Observer,
 ) -> Result<((Prepared, u64), String), Error> {
     let prepared = prepare(&request.resolve, observer)?;
-    refuse_unimplemented(&prepared.config)?;
+    refuse_unimplemented(&prepared.config, &request.resolve.definition.directory)?;
     let (epoch, _) =
         rootfs_assembler::checked_inputs(&prepared.config).map_err(|source| Error::Rootfs {
             stage: Stage::Configure,

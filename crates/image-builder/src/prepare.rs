@@ -106,12 +106,58 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
 /// Refuses, for a build, a definition that sets what the build does not implement: settings that change
 /// the image (config-model's record of them, with where each was set) and output formats
 /// other than `uki` (its disk images come from `RepartDirectories=`).
-pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
+pub(crate) fn refuse_unimplemented(config: &ImageConfig, tree: &Path) -> Result<(), Error> {
     let mut unimplemented: Vec<String> = config
         .unimplemented
         .iter()
         .map(|(name, setting)| format!("{name}= ({}): {}", setting.location, setting.changes))
         .collect();
+    // Settings config-model reads that the build does not act on yet.
+    let (content, build) = (&config.content, &config.build);
+    let mut refuse = |set: bool, line: &str| {
+        if set {
+            unimplemented.push(line.to_owned());
+        }
+    };
+    refuse(
+        !build.sandbox_trees.is_empty(),
+        "SandboxTrees=: the package manager's extra configuration (apt sources, preferences)",
+    );
+    refuse(
+        !build.build_sources.is_empty(),
+        "BuildSources=: the sources the scripts see",
+    );
+    refuse(
+        !config.config.dependencies.is_empty(),
+        "Dependencies=: multi-image builds (mkosi.images/)",
+    );
+    refuse(
+        tree.join("mkosi.images").is_dir(),
+        "mkosi.images/: multi-image builds",
+    );
+    refuse(
+        !content.volatile_package_directories.is_empty(),
+        "VolatilePackageDirectories=: the volatile packages' sources",
+    );
+    refuse(
+        content.with_docs == Some(false),
+        "WithDocs=no: the documentation dpkg would leave out",
+    );
+    refuse(
+        !matches!(
+            config.output.compress_output,
+            None | Some(config_model::value::Compression::Zstd)
+        ),
+        "CompressOutput= other than zstd: the initrd's compression",
+    );
+    refuse(
+        config
+            .output
+            .manifest_format
+            .iter()
+            .any(|format| *format != config_model::value::ManifestFormat::Json),
+        "ManifestFormat= other than json: which manifests are written",
+    );
     match config.output.format {
         Some(config_model::value::OutputFormat::Uki) => {}
         // mkosi's default.
@@ -194,7 +240,7 @@ mod tests {
     fn a_build_refuses_settings_and_formats_it_does_not_implement() {
         let mut config = ImageConfig::default();
         config.output.format = Some(OutputFormat::Uki);
-        refuse_unimplemented(&config).unwrap();
+        refuse_unimplemented(&config, Path::new("/nonexistent")).unwrap();
 
         config.output.format = Some(OutputFormat::Sysext);
         config.unimplemented.insert(
@@ -204,7 +250,14 @@ mod tests {
                 changes: "what the output holds",
             },
         );
-        let text = refuse_unimplemented(&config).unwrap_err().to_string();
+        config.build.build_sources = vec![config_model::Tree {
+            source: "/src".into(),
+            target: Some("/work/x".into()),
+        }];
+        let text = refuse_unimplemented(&config, Path::new("/nonexistent"))
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("BuildSources=: the sources"), "{text}");
         assert!(
             text.contains("Overlay= (mkosi.conf:3): what the output holds"),
             "{text}"
@@ -212,7 +265,7 @@ mod tests {
         assert!(text.contains("Format=sysext: only `uki`"), "{text}");
 
         // mkosi's default format is a disk, which is not what this builder writes.
-        let text = refuse_unimplemented(&ImageConfig::default())
+        let text = refuse_unimplemented(&ImageConfig::default(), Path::new("/nonexistent"))
             .unwrap_err()
             .to_string();
         assert!(text.contains("Format= is not set"), "{text}");

@@ -149,7 +149,8 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
     }
     let config_dir = config_directory(&options.directory);
     loader.read_directory(&config_dir, DirectoryRole::TOP)?;
-    let config = loader.view()?;
+    let mut config = loader.view()?;
+    files::merge_environment_files(&mut config)?;
     Ok(Loaded {
         config,
         diagnostics: loader.diagnostics,
