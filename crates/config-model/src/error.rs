@@ -112,6 +112,21 @@ pub enum ConfigError {
         /// The files of the cycle, ending with the repeated one.
         chain: Vec<PathBuf>,
     },
+    /// `Dependencies=` names an image `mkosi.images/` does not have (or whose `[Match]`
+    /// failed).
+    #[error("image `{needed_by}` depends on `{name}`, which is not an image of mkosi.images/")]
+    UnknownImage {
+        /// The image that is missing.
+        name: String,
+        /// The image whose `Dependencies=` names it.
+        needed_by: String,
+    },
+    /// Images depend on each other in a cycle.
+    #[error("image dependency cycle: {}", chain.join(" -> "))]
+    ImageCycle {
+        /// The images of the cycle, ending with the repeated one.
+        chain: Vec<String>,
+    },
     /// A selected profile has neither `NAME.conf` nor `NAME/` in `mkosi.profiles/`.
     #[error("profile `{profile}` not found: neither {dir}/{profile}.conf nor {dir}/{profile}/ exists", dir = directory.display())]
     ProfileNotFound {

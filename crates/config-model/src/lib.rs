@@ -46,5 +46,7 @@ pub mod version;
 pub use config::{ImageConfig, UnimplementedSetting};
 pub use error::{ConfigError, Location};
 pub use host::Host;
-pub use loader::{Diagnostic, DiagnosticKind, LoadOptions, Loaded, Override, load};
+pub use loader::{
+    Diagnostic, DiagnosticKind, LoadOptions, Loaded, LoadedImage, Override, load, load_images,
+};
 pub use value::{Architecture, Distribution, PackagePin, PackageSpec, Seed, Tree};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use config_model::{
     ConfigError, DiagnosticKind, Distribution, Host, ImageConfig, LoadOptions, Loaded, Override,
-    PackagePin, load,
+    PackagePin, load, load_images,
 };
 use tempfile::TempDir;
 
@@ -46,6 +46,18 @@ impl TestTree {
         load(&LoadOptions {
             directory: self.root(),
             includes: includes.iter().map(PathBuf::from).collect(),
+            overrides: overrides.iter().map(|(k, v)| Override::new(k, v)).collect(),
+            host: host(),
+        })
+    }
+
+    fn images(
+        &self,
+        overrides: &[(&str, &str)],
+    ) -> Result<Vec<config_model::LoadedImage>, ConfigError> {
+        load_images(&LoadOptions {
+            directory: self.root(),
+            includes: Vec::new(),
             overrides: overrides.iter().map(|(k, v)| Override::new(k, v)).collect(),
             host: host(),
         })
@@ -688,6 +700,115 @@ fn environment_files_add_variables_environment_wins() {
         err.contains("mkosi.env:2") && err.contains("KEY=VALUE"),
         "{err}"
     );
+}
+
+/// The tree of mkosi's system-extension guide, as the guide writes it.
+const SYSEXT_GUIDE: &[(&str, &str)] = &[
+    (
+        "mkosi.conf",
+        "[Distribution]\nDistribution=debian\nRelease=trixie\n\n\
+         [Output]\nOutputDirectory=mkosi.output\nCacheDirectory=mkosi.cache\n\
+         Format=cpio\nOutput=initrd\n\n[Content]\nMakeInitrd=yes\nBaseTrees=%O/base\n",
+    ),
+    (
+        "mkosi.images/base/mkosi.conf",
+        "[Output]\nFormat=directory\n\n[Content]\nCleanPackageMetadata=no\n\
+         Packages=systemd\n         udev\n",
+    ),
+    (
+        "mkosi.images/btrfs/mkosi.conf",
+        "[Config]\nDependencies=base\n\n[Output]\nFormat=sysext\nOverlay=yes\n\n\
+         [Content]\nBaseTrees=%O/base\nPackages=btrfs-progs\n",
+    ),
+];
+
+#[test]
+fn a_multi_image_tree_gives_its_images_in_dependency_order() {
+    let tree = TestTree::new(SYSEXT_GUIDE);
+    let images = tree.images(&[("ImageVersion", "1.2")]).unwrap();
+    let order: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(order, ["base", "btrfs", "main"]);
+    let (base, btrfs, main) = (
+        &images[0].loaded.config,
+        &images[1].loaded.config,
+        &images[2].loaded.config,
+    );
+    let output = tree.path("mkosi.output");
+    // Universal settings come from the main image, inherited ones too unless overridden.
+    for config in [base, btrfs] {
+        assert_eq!(config.distribution.release.as_deref(), Some("trixie"));
+        assert_eq!(
+            config.output.output_directory.as_deref(),
+            Some(output.as_path())
+        );
+        assert_eq!(config.output.image_version.as_deref(), Some("1.2"));
+    }
+    // Each image's own settings: its format, packages, trees; %O is the shared output dir.
+    assert_eq!(
+        base.output.format.map(|f| f.to_string()).as_deref(),
+        Some("directory")
+    );
+    assert_eq!(names(&base.content.packages), ["systemd", "udev"]);
+    assert!(base.unimplemented.is_empty(), "{:?}", base.unimplemented);
+    assert_eq!(
+        btrfs.output.format.map(|f| f.to_string()).as_deref(),
+        Some("sysext")
+    );
+    assert_eq!(names(&btrfs.content.packages), ["btrfs-progs"]);
+    assert_eq!(
+        btrfs.ignored["BaseTrees"],
+        [format!("{}/base", output.display())]
+    );
+    assert!(btrfs.unimplemented.contains_key("Overlay"));
+    assert_eq!(btrfs.config.dependencies, ["base"]);
+    // The main image depends on every subimage by default; its Output= is its own.
+    assert_eq!(main.config.dependencies, ["base", "btrfs"]);
+    assert_eq!(main.output.output.as_deref(), Some("initrd"));
+    assert_eq!(base.output.output, None);
+}
+
+#[test]
+fn subimage_dependencies_are_checked() {
+    let mut files = SYSEXT_GUIDE.to_vec();
+    files.push((
+        "mkosi.images/base/mkosi.conf.d/10-loop.conf",
+        "[Config]\nDependencies=btrfs\n",
+    ));
+    let err = TestTree::new(&files).images(&[]).unwrap_err().to_string();
+    assert!(
+        err.contains("cycle") && err.contains("base -> btrfs -> base"),
+        "{err}"
+    );
+
+    let files = [
+        SYSEXT_GUIDE[0],
+        (
+            "mkosi.images/extra.conf",
+            "[Config]\nDependencies=missing\n",
+        ),
+    ];
+    let err = TestTree::new(&files).images(&[]).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "image `extra` depends on `missing`, which is not an image of mkosi.images/"
+    );
+
+    // Dependencies= of the main image chooses; a subimage whose [Match] fails is left out.
+    let files = [
+        (
+            "mkosi.conf",
+            "[Config]\nDependencies=kept\n[Output]\nFormat=uki\n",
+        ),
+        ("mkosi.images/kept.conf", "[Output]\nFormat=directory\n"),
+        ("mkosi.images/unused.conf", "[Output]\nFormat=directory\n"),
+        (
+            "mkosi.images/other/mkosi.conf",
+            "[Match]\nRelease=forky\n[Output]\nFormat=tar\n",
+        ),
+    ];
+    let images = TestTree::new(&files).images(&[]).unwrap();
+    let order: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(order, ["kept", "main"]);
 }
 
 #[test]

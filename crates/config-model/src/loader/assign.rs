@@ -129,7 +129,7 @@ impl Loader<'_> {
             config_dir,
             cwd: &self.cwd,
             invoked: &self.options.directory,
-            image: "main",
+            image: &self.image,
         };
         specifier::expand(raw, view, &dirs).map_err(|reason| ConfigError::Specifier {
             location: location.clone(),
@@ -144,6 +144,7 @@ impl Loader<'_> {
         value: &str,
         location: Location,
     ) -> Result<(), ConfigError> {
+        self.assigned.insert(def.name);
         let invalid = |reason| ConfigError::InvalidValue {
             location: location.clone(),
             setting: def.name.to_owned(),

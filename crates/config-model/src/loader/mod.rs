@@ -20,7 +20,7 @@
 //! unknown setting (with the closest known name), an unknown section, an unknown specifier, a
 //! profile that does not exist, and an include cycle.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -129,19 +129,15 @@ impl fmt::Display for Diagnostic {
     }
 }
 
-/// Loads the configuration described by `options`.
+/// Loads the configuration described by `options` (the main image; see [`load_images`] for
+/// the subimages of `mkosi.images/`).
 pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
-    let mut loader = Loader {
-        options,
-        files: ImageConfig::default(),
-        local: Vec::new(),
-        command_line: Vec::new(),
-        target: Target::Files,
-        cwd: options.directory.clone(),
-        included: BTreeSet::new(),
-        reading: Vec::new(),
-        diagnostics: Vec::new(),
-    };
+    load_main(options).map(|(loaded, _)| loaded)
+}
+
+/// The main image, and whether `Dependencies=` was set for it.
+fn load_main(options: &LoadOptions) -> Result<(Loaded, bool), ConfigError> {
+    let mut loader = Loader::new(options, "main");
     loader.record_command_line()?;
     for include in &options.includes {
         let path = setting::normalize(&options.directory.join(include));
@@ -151,10 +147,165 @@ pub fn load(options: &LoadOptions) -> Result<Loaded, ConfigError> {
     loader.read_directory(&config_dir, DirectoryRole::TOP)?;
     let mut config = loader.view()?;
     files::merge_environment_files(&mut config)?;
-    Ok(Loaded {
+    let dependencies_set = loader.assigned.contains("Dependencies");
+    let loaded = Loaded {
         config,
         diagnostics: loader.diagnostics,
-    })
+    };
+    Ok((loaded, dependencies_set))
+}
+
+/// One image of a tree.
+#[derive(Debug, Clone)]
+pub struct LoadedImage {
+    /// `main`, or the subimage's name (its directory or `.conf` file in `mkosi.images/`).
+    pub name: String,
+    /// Its configuration.
+    pub loaded: Loaded,
+}
+
+/// Every image of the tree, in build order, as mkosi reads a multi-image tree: the subimages
+/// of `mkosi.images/` (each `NAME/` directory read as a tree of its own, each `NAME.conf`
+/// file as one file; one whose `[Match]` fails is left out) that the main image needs, each
+/// after the images it depends on, then the main image, named `main`, last. A subimage
+/// starts from the main image's universal and inherited settings and cannot change the
+/// universal ones ([`setting::scope`]); the command line's overrides are the main image's.
+/// The main image depends on every subimage unless its `Dependencies=` says otherwise.
+pub fn load_images(options: &LoadOptions) -> Result<Vec<LoadedImage>, ConfigError> {
+    let (mut main, dependencies_set) = load_main(options)?;
+    let images_dir = config_directory(&options.directory).join("mkosi.images");
+    let mut subimages = Vec::new();
+    if images_dir.is_dir() {
+        for entry in sorted_entries(&images_dir)? {
+            let file_name = entry
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = if entry.is_dir() {
+                file_name
+            } else if let Some(stem) = file_name.strip_suffix(".conf") {
+                stem.to_owned()
+            } else {
+                continue;
+            };
+            if name.is_empty() {
+                continue;
+            }
+            let mut loader = Loader::new(options, &name);
+            loader.files = setting::scope::subimage_defaults(&main.config);
+            let matched = if entry.is_dir() {
+                loader.read_directory(&entry, DirectoryRole::TOP)?
+            } else {
+                loader.read_file(&entry)?
+            };
+            if !matched {
+                continue;
+            }
+            let mut config = loader.view()?;
+            setting::scope::force_universal(&main.config, &mut config);
+            files::merge_environment_files(&mut config)?;
+            subimages.push(LoadedImage {
+                name,
+                loaded: Loaded {
+                    config,
+                    diagnostics: loader.diagnostics,
+                },
+            });
+        }
+    }
+    if !dependencies_set {
+        main.config.config.dependencies =
+            subimages.iter().map(|image| image.name.clone()).collect();
+    }
+    let mut images = build_order(subimages, &main.config.config.dependencies)?;
+    images.push(LoadedImage {
+        name: "main".to_owned(),
+        loaded: main,
+    });
+    Ok(images)
+}
+
+/// The subimages `wanted` needs, each after what it depends on: every image reachable from
+/// `wanted` through `Dependencies=`, in dependency order (ties in name order).
+fn build_order(
+    mut subimages: Vec<LoadedImage>,
+    wanted: &[String],
+) -> Result<Vec<LoadedImage>, ConfigError> {
+    let graph: BTreeMap<String, Vec<String>> = subimages
+        .iter()
+        .map(|image| {
+            let mut deps = image.loaded.config.config.dependencies.clone();
+            deps.sort();
+            (image.name.clone(), deps)
+        })
+        .collect();
+    let mut needed = BTreeSet::new();
+    let mut queue: Vec<(String, String)> = wanted
+        .iter()
+        .map(|name| (name.clone(), "main".to_owned()))
+        .collect();
+    while let Some((name, needed_by)) = queue.pop() {
+        let Some(deps) = graph.get(&name) else {
+            return Err(ConfigError::UnknownImage { name, needed_by });
+        };
+        if needed.insert(name.clone()) {
+            queue.extend(deps.iter().map(|dep| (dep.clone(), name.clone())));
+        }
+    }
+    let mut done = Vec::new();
+    for name in &needed {
+        visit_dependencies_first(name, &graph, &mut Vec::new(), &mut done)?;
+    }
+    let mut ordered = Vec::with_capacity(done.len());
+    for name in done {
+        if let Some(index) = subimages.iter().position(|image| image.name == name) {
+            ordered.push(subimages.swap_remove(index));
+        }
+    }
+    Ok(ordered)
+}
+
+/// Appends `name` to `done` after its dependencies (depth first); a name met again while it
+/// is being visited closes a cycle.
+fn visit_dependencies_first(
+    name: &str,
+    graph: &BTreeMap<String, Vec<String>>,
+    visiting: &mut Vec<String>,
+    done: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    if done.iter().any(|d| d == name) {
+        return Ok(());
+    }
+    if let Some(start) = visiting.iter().position(|v| v == name) {
+        let mut chain = visiting[start..].to_vec();
+        chain.push(name.to_owned());
+        return Err(ConfigError::ImageCycle { chain });
+    }
+    visiting.push(name.to_owned());
+    for dep in graph.get(name).into_iter().flatten() {
+        visit_dependencies_first(dep, graph, visiting, done)?;
+    }
+    visiting.pop();
+    done.push(name.to_owned());
+    Ok(())
+}
+
+impl<'a> Loader<'a> {
+    fn new(options: &'a LoadOptions, image: &str) -> Self {
+        Self {
+            options,
+            files: ImageConfig::default(),
+            local: Vec::new(),
+            command_line: Vec::new(),
+            target: Target::Files,
+            cwd: options.directory.clone(),
+            included: BTreeSet::new(),
+            reading: Vec::new(),
+            diagnostics: Vec::new(),
+            image: image.to_owned(),
+            assigned: BTreeSet::new(),
+        }
+    }
 }
 
 impl Location {
@@ -240,6 +391,10 @@ struct Loader<'a> {
     /// Canonical paths of the files being read, outermost first (for cycle errors).
     reading: Vec<PathBuf>,
     diagnostics: Vec<Diagnostic>,
+    /// The image being read (`main`, or a subimage's name): `%I` and `[Match] Image=`.
+    image: String,
+    /// The settings assigned anywhere (files, local files, command line).
+    assigned: BTreeSet<&'static str>,
 }
 
 impl Loader<'_> {
@@ -470,7 +625,7 @@ impl Loader<'_> {
             config: &view,
             host: &self.options.host,
             cwd: &self.cwd,
-            image: "main",
+            image: &self.image,
         };
         let verdict =
             matching::evaluate(&sections, &input).map_err(|reason| ConfigError::Condition {

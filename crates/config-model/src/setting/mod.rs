@@ -12,6 +12,7 @@
 mod apply;
 pub mod paths;
 pub mod registry;
+pub mod scope;
 
 use std::collections::BTreeMap;
 use std::path::Path;
