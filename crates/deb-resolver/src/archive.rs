@@ -50,6 +50,8 @@ pub struct ArchiveOptions {
     pub snapshot_service: Option<String>,
     /// The OpenPGP keyring signatures are checked against.
     pub keyring: PathBuf,
+    /// The apt sources the definition's sandbox trees add (`fetch::sandbox_apt`).
+    pub sandbox: SandboxApt,
 }
 
 impl Default for ArchiveOptions {
@@ -58,8 +60,20 @@ impl Default for ArchiveOptions {
             host: HostArchives::default(),
             snapshot_service: None,
             keyring: PathBuf::from(DEBIAN_ARCHIVE_KEYRING),
+            sandbox: SandboxApt::default(),
         }
     }
+}
+
+/// The apt configuration a definition's sandbox trees (`SandboxTrees=`, `mkosi.sandbox/`)
+/// add: how real trees add backports and third-party repositories.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SandboxApt {
+    /// Their apt source files as `(file name, text)`, in the order apt reads them.
+    pub source_files: Vec<(String, String)>,
+    /// The keyrings they carry: the path apt sees (`/etc/apt/keyrings/vendor.asc`) and the
+    /// file on the host.
+    pub keyrings: Vec<(String, PathBuf)>,
 }
 
 /// The role of a suite, which decides whether it may be missing.
@@ -73,6 +87,8 @@ pub enum SuiteKind {
     Security,
     /// `<release>-backports`: optional, used only for pinned packages (default pin 100).
     Backports,
+    /// A suite a sandbox tree's apt sources add (a third-party repository): must exist.
+    Extra,
 }
 
 impl SuiteKind {
@@ -86,11 +102,13 @@ impl SuiteKind {
         }
     }
 
-    /// The archive that holds suites of this kind, as a snapshot service names it.
-    pub fn archive_name(self) -> &'static str {
+    /// The Debian archive that holds suites of this kind, as a snapshot service names it
+    /// (`None` for other archives).
+    pub fn archive_name(self) -> Option<&'static str> {
         match self {
-            Self::Security => "debian-security",
-            _ => "debian",
+            Self::Security => Some("debian-security"),
+            Self::Extra => None,
+            _ => Some("debian"),
         }
     }
 }
@@ -104,12 +122,30 @@ pub struct SuiteSource {
     pub base_url: String,
     /// Its role.
     pub kind: SuiteKind,
+    /// Its components, when not the image's (a sandbox tree's source names its own).
+    pub components: Option<Vec<String>>,
+    /// Its keyring, when not the archive's (`Signed-By=` of a sandbox tree's source).
+    pub keyring: Option<PathBuf>,
 }
 
 impl SuiteSource {
+    /// A suite of the Debian archive at `base_url`.
+    fn debian(suite: String, base_url: String, kind: SuiteKind) -> Self {
+        Self {
+            suite,
+            base_url,
+            kind,
+            components: None,
+            keyring: None,
+        }
+    }
+
     /// Whether a missing `InRelease` for this suite is an error.
     pub fn required(&self) -> bool {
-        matches!(self.kind, SuiteKind::Release | SuiteKind::Security)
+        matches!(
+            self.kind,
+            SuiteKind::Release | SuiteKind::Security | SuiteKind::Extra
+        )
     }
 
     /// The URL of a file in the suite's directory (`InRelease`, `main/binary-amd64/...`).
@@ -172,13 +208,12 @@ impl ArchiveSpec {
             })?
             .to_owned();
         let roots = ArchiveRoots::of(config, options)?;
-        let suite = |suite: String, kind: SuiteKind| SuiteSource {
-            base_url: match kind {
+        let suite = |suite: String, kind: SuiteKind| {
+            let base_url = match kind {
                 SuiteKind::Security => roots.security.clone(),
                 _ => roots.debian.clone(),
-            },
-            suite,
-            kind,
+            };
+            SuiteSource::debian(suite, base_url, kind)
         };
         let mut suites = vec![suite(release.clone(), SuiteKind::Release)];
         let rolling = matches!(release.as_str(), "sid" | "unstable");
@@ -189,6 +224,7 @@ impl ArchiveSpec {
             suites.push(suite(format!("{release}-security"), SuiteKind::Security));
             suites.push(suite(format!("{release}-backports"), SuiteKind::Backports));
         }
+        add_sandbox_sources(&mut suites, &options.sandbox)?;
         let mut components = vec!["main".to_owned()];
         for component in &settings.repositories {
             if !components.contains(component) {
@@ -219,6 +255,62 @@ impl ArchiveSpec {
             .find(|source| source.suite == suite)
             .map(|source| source.base_url.as_str())
     }
+}
+
+/// Adds the suites of a sandbox tree's apt sources. A suite the image already reads from the
+/// same archive is read once; the tree's `-backports` replaces the implicit one; any other
+/// suite read from two archives, a flat repository (`./`) and a key written into the source
+/// are refused.
+fn add_sandbox_sources(suites: &mut Vec<SuiteSource>, sandbox: &SandboxApt) -> Result<(), Error> {
+    for source in parse_apt_sources(&sandbox.source_files) {
+        let base_url = with_slash(&source.uri);
+        let keyring = match &source.signed_by {
+            None => None,
+            Some(key) if key.contains("BEGIN PGP") => {
+                return Err(Error::Config(format!(
+                    "{}: a key written into Signed-By is not supported; put it in a keyring \
+                     file of the sandbox tree and name that",
+                    source.file
+                )));
+            }
+            Some(path) => Some(
+                sandbox
+                    .keyrings
+                    .iter()
+                    .find(|(seen_as, _)| seen_as == path)
+                    .map_or_else(|| PathBuf::from(path), |(_, host)| host.clone()),
+            ),
+        };
+        for suite in &source.suites {
+            if suite.ends_with('/') {
+                return Err(Error::Config(format!(
+                    "{}: flat repository `{} {suite}` is not supported",
+                    source.file, source.uri
+                )));
+            }
+            match suites.iter_mut().find(|s| s.suite == *suite) {
+                Some(known) if known.base_url == base_url => {}
+                Some(known) if known.kind == SuiteKind::Backports => {
+                    known.base_url.clone_from(&base_url);
+                    known.keyring.clone_from(&keyring);
+                }
+                Some(known) => {
+                    return Err(Error::Config(format!(
+                        "{}: suite `{suite}` would be read from {base_url} and from {}",
+                        source.file, known.base_url
+                    )));
+                }
+                None => suites.push(SuiteSource {
+                    suite: suite.clone(),
+                    base_url: base_url.clone(),
+                    kind: SuiteKind::Extra,
+                    components: Some(source.components.clone()),
+                    keyring: keyring.clone(),
+                }),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The archive roots of a configuration: mkosi's `debian` and `debian-security`.
@@ -319,49 +411,53 @@ fn with_slash(url: &str) -> String {
     }
 }
 
-/// The Debian archives named by apt sources, given as `(file name, text)` in the order apt
-/// reads them (`sources.list`, then `sources.list.d/*` by name): the first entry for a
-/// suite other than `-security` is the archive, the first entry whose suites are all
-/// `-security` the security archive. `.list` files use one-line
-/// `deb [options] uri suite components` entries, `.sources` files deb822. Entries that are
-/// disabled, source-only or not http(s)/file are skipped.
-pub fn host_archives_from_apt_sources(files: &[(String, String)]) -> HostArchives {
-    let mut found = HostArchives::default();
-    let mut take = |uri: &str, suites: &[&str]| {
-        let scheme_ok = ["http://", "https://", "file:"]
-            .iter()
-            .any(|scheme| uri.starts_with(scheme));
-        if !scheme_ok {
-            return;
-        }
-        let only_security =
-            !suites.is_empty() && suites.iter().all(|suite| suite.ends_with("-security"));
-        let slot = if only_security {
-            &mut found.security
-        } else {
-            &mut found.debian
-        };
-        if slot.is_none() {
-            *slot = Some(uri.to_owned());
-        }
-    };
+/// One `deb` entry of apt's sources: an archive root, its suites and components.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AptSource {
+    /// The file it was read from (`backports.sources`).
+    pub file: String,
+    /// The archive root (`http://<mirror>/debian`).
+    pub uri: String,
+    /// The suites (`trixie-backports`).
+    pub suites: Vec<String>,
+    /// The components (`main`).
+    pub components: Vec<String>,
+    /// `Signed-By=` / `[signed-by=...]`: the keyring path apt would check it against.
+    pub signed_by: Option<String>,
+}
+
+/// The enabled `deb` entries of apt sources, given as `(file name, text)` in the order apt
+/// reads them (`sources.list`, then `sources.list.d/*` by name): `.list` files with one-line
+/// `deb [options] uri suite components` entries, `.sources` files in deb822. Source-only
+/// and disabled entries are left out; a `.sources` entry with several URIs gives one entry
+/// per URI. Pure.
+pub fn parse_apt_sources(files: &[(String, String)]) -> Vec<AptSource> {
+    let mut sources = Vec::new();
     for (name, text) in files {
         if name.ends_with(".sources") {
             for paragraph in paragraphs(text).filter_map(Result::ok) {
-                let types = paragraph.get("Types").unwrap_or_default();
+                let words = |field: &str| -> Vec<String> {
+                    paragraph
+                        .get(field)
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect()
+                };
                 let enabled = paragraph
                     .get("Enabled")
                     .is_none_or(|v| !v.trim().eq_ignore_ascii_case("no"));
-                if !enabled || !types.split_whitespace().any(|t| t == "deb") {
+                if !enabled || !words("Types").iter().any(|t| t == "deb") {
                     continue;
                 }
-                let suites: Vec<&str> = paragraph
-                    .get("Suites")
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .collect();
-                for uri in paragraph.get("URIs").unwrap_or_default().split_whitespace() {
-                    take(uri, &suites);
+                for uri in words("URIs") {
+                    sources.push(AptSource {
+                        file: name.clone(),
+                        uri,
+                        suites: words("Suites"),
+                        components: words("Components"),
+                        signed_by: paragraph.get("Signed-By").map(|v| v.trim().to_owned()),
+                    });
                 }
             }
         } else if name.ends_with(".list") {
@@ -371,17 +467,57 @@ pub fn host_archives_from_apt_sources(files: &[(String, String)]) -> HostArchive
                 if words.next() != Some("deb") {
                     continue;
                 }
+                let mut signed_by = None;
                 if words.peek().is_some_and(|w| w.starts_with('[')) {
                     for word in words.by_ref() {
+                        let option = word.trim_start_matches('[').trim_end_matches(']');
+                        if let Some(path) = option.strip_prefix("signed-by=") {
+                            signed_by = Some(path.to_owned());
+                        }
                         if word.ends_with(']') {
                             break;
                         }
                     }
                 }
                 let Some(uri) = words.next() else { continue };
-                let suites: Vec<&str> = words.next().into_iter().collect();
-                take(uri, &suites);
+                let suites: Vec<String> = words.next().map(str::to_owned).into_iter().collect();
+                sources.push(AptSource {
+                    file: name.clone(),
+                    uri: uri.to_owned(),
+                    suites,
+                    components: words.map(str::to_owned).collect(),
+                    signed_by,
+                });
             }
+        }
+    }
+    sources
+}
+
+/// The Debian archives named by apt sources (see [`parse_apt_sources`]): the first
+/// http(s)/file entry for a suite other than `-security` is the archive, the first whose
+/// suites are all `-security` the security archive.
+pub fn host_archives_from_apt_sources(files: &[(String, String)]) -> HostArchives {
+    let mut found = HostArchives::default();
+    for source in parse_apt_sources(files) {
+        let scheme_ok = ["http://", "https://", "file:"]
+            .iter()
+            .any(|scheme| source.uri.starts_with(scheme));
+        if !scheme_ok {
+            continue;
+        }
+        let only_security = !source.suites.is_empty()
+            && source
+                .suites
+                .iter()
+                .all(|suite| suite.ends_with("-security"));
+        let slot = if only_security {
+            &mut found.security
+        } else {
+            &mut found.debian
+        };
+        if slot.is_none() {
+            *slot = Some(source.uri);
         }
     }
     found
@@ -389,6 +525,8 @@ pub fn host_archives_from_apt_sources(files: &[(String, String)]) -> HostArchive
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use config_model::{Architecture, PackageSpec};
 
     use super::*;
@@ -554,6 +692,58 @@ mod tests {
     }
 
     #[test]
+    fn sandbox_sources_add_suites_and_replace_backports() {
+        let mut options = host();
+        let list = |text: &str| vec![("extra.list".to_owned(), text.to_owned())];
+        options.sandbox.source_files = list(
+            "deb [signed-by=/etc/apt/keyrings/v.asc] https://vendor.invalid/apt stable main extra\n\
+             deb http://mirror.invalid/debian trixie main\n\
+             deb http://backports.invalid/debian trixie-backports main\n",
+        );
+        options.sandbox.keyrings = vec![("/etc/apt/keyrings/v.asc".into(), "/tree/v.asc".into())];
+        let spec = ArchiveSpec::from_config(&config(), &options).unwrap();
+        let vendor = spec.suites.iter().find(|s| s.suite == "stable").unwrap();
+        assert_eq!(vendor.base_url, "https://vendor.invalid/apt/");
+        assert_eq!(vendor.kind, SuiteKind::Extra);
+        assert_eq!(
+            vendor.components.as_deref(),
+            Some(&["main".to_owned(), "extra".to_owned()][..])
+        );
+        assert_eq!(vendor.keyring.as_deref(), Some(Path::new("/tree/v.asc")));
+        assert_eq!(
+            spec.base_url_of("trixie-backports"),
+            Some("http://backports.invalid/debian/")
+        );
+        assert_eq!(
+            spec.suites.iter().filter(|s| s.suite == "trixie").count(),
+            1
+        );
+
+        for (text, refused) in [
+            (
+                "deb http://other.invalid/debian trixie main\n",
+                "would be read from",
+            ),
+            ("deb http://flat.invalid/repo ./\n", "flat repository"),
+        ] {
+            options.sandbox.source_files = list(text);
+            let err = ArchiveSpec::from_config(&config(), &options).unwrap_err();
+            assert!(err.to_string().contains(refused), "{err}");
+        }
+        options.sandbox.source_files = vec![(
+            "k.sources".to_owned(),
+            "Types: deb\nURIs: http://k.invalid/\nSuites: s\nComponents: main\n\
+             Signed-By: -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n"
+                .to_owned(),
+        )];
+        let err = ArchiveSpec::from_config(&config(), &options).unwrap_err();
+        assert!(
+            err.to_string().contains("key written into Signed-By"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn suite_kinds_and_their_archives() {
         assert_eq!(SuiteKind::of_suite("trixie"), SuiteKind::Release);
         assert_eq!(SuiteKind::of_suite("trixie-security"), SuiteKind::Security);
@@ -562,8 +752,9 @@ mod tests {
             SuiteKind::of_suite("trixie-backports"),
             SuiteKind::Backports
         );
-        assert_eq!(SuiteKind::Security.archive_name(), "debian-security");
-        assert_eq!(SuiteKind::Backports.archive_name(), "debian");
+        assert_eq!(SuiteKind::Security.archive_name(), Some("debian-security"));
+        assert_eq!(SuiteKind::Backports.archive_name(), Some("debian"));
+        assert_eq!(SuiteKind::Extra.archive_name(), None);
     }
 
     #[test]

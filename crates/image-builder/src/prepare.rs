@@ -88,6 +88,11 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
             stage: Stage::Configure,
             source,
         })?;
+    let sandbox =
+        fetch::sandbox_apt(&config.build.sandbox_trees).map_err(|source| Error::Archive {
+            stage: Stage::Configure,
+            source,
+        })?;
     Ok(Prepared {
         files_read: config.files_read.len(),
         config,
@@ -95,6 +100,7 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
             archive: ArchiveOptions {
                 host,
                 snapshot_service: request.archive.snapshot_service.clone(),
+                sandbox,
                 ..ArchiveOptions::default()
             },
             fetch: FetchOptions::at(unix_now()),
@@ -119,10 +125,6 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig, tree: &Path) -> Result<
             unimplemented.push(line.to_owned());
         }
     };
-    refuse(
-        !build.sandbox_trees.is_empty(),
-        "SandboxTrees=: the package manager's extra configuration (apt sources, preferences)",
-    );
     refuse(
         !build.build_sources.is_empty(),
         "BuildSources=: the sources the scripts see",

@@ -44,7 +44,9 @@ impl LoopbackArchive {
         let mut files = BTreeMap::new();
         let mut dropped = Vec::new();
         for (index, package) in lock.packages.iter().enumerate() {
-            let archive = SuiteKind::of_suite(&package.suite).archive_name();
+            let archive = SuiteKind::of_suite(&package.suite)
+                .archive_name()
+                .expect("the lock has only Debian suites");
             let file = cache.path_of(&package.sha256);
             assert!(file.is_file(), "{} is not in the cache", package.path);
             files.insert((archive.to_owned(), package.path.clone()), file);
@@ -58,7 +60,9 @@ impl LoopbackArchive {
                 continue;
             };
             let released = deb_resolver::release::parse_date(date).unwrap();
-            let archive = SuiteKind::of_suite(&source.suite).archive_name();
+            let archive = SuiteKind::of_suite(&source.suite)
+                .archive_name()
+                .expect("the lock has only Debian suites");
             snapshot_ids
                 .entry(archive.to_owned())
                 .or_default()

@@ -21,13 +21,16 @@ pub mod http;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::archive::{ArchiveSpec, HostArchives, SuiteKind, host_archives_from_apt_sources};
+use crate::archive::{
+    ArchiveSpec, HostArchives, SandboxApt, SuiteKind, SuiteSource, host_archives_from_apt_sources,
+};
 use crate::error::Error;
 use crate::lock::{Lock, LockSource, LockedPackage, PackageSet};
 use crate::release::Release;
@@ -150,6 +153,70 @@ pub fn host_archives(root: &Path) -> Result<HostArchives, Error> {
     Ok(host_archives_from_apt_sources(&files))
 }
 
+/// The apt configuration of a definition's sandbox trees (each tree's files seen at its
+/// target, `/` by default): `etc/apt/sources.list` and `etc/apt/sources.list.d/*.list` /
+/// `*.sources`, in apt's order (later trees replace a file of the same name), and the
+/// keyrings under `etc/apt/keyrings/` and `usr/share/keyrings/`. Any other file (apt
+/// preferences, `apt.conf.d`, `trusted.gpg.d`, files for other tools) is refused with its
+/// path: it would change what is installed, and this builder does not act on it.
+pub fn sandbox_apt(trees: &[config_model::Tree]) -> Result<SandboxApt, Error> {
+    let mut sources: BTreeMap<String, (u8, String)> = BTreeMap::new();
+    let mut keyrings = Vec::new();
+    for tree in trees {
+        if !tree.source.is_dir() {
+            return Err(Error::Config(format!(
+                "SandboxTrees={}: only directories are supported as sandbox trees",
+                tree.source.display()
+            )));
+        }
+        let target = tree.target.as_deref().unwrap_or(Path::new("/"));
+        for found in build_vocab::walk::walk(&tree.source) {
+            let found = found.map_err(|e| PathError::new(&e.path, e.source))?;
+            if found.metadata.is_dir() {
+                continue;
+            }
+            let seen_as = target.join(&found.relative);
+            let seen = seen_as.to_string_lossy().into_owned();
+            let name = found
+                .relative
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let parent = seen_as.parent().map(Path::to_path_buf).unwrap_or_default();
+            let source_list = seen == "/etc/apt/sources.list";
+            let source_part = parent == Path::new("/etc/apt/sources.list.d")
+                && (name.ends_with(".list") || name.ends_with(".sources"));
+            if source_list || source_part {
+                let text = std::fs::read_to_string(&found.path).at(&found.path)?;
+                // `sources.list` first, then the parts by name, as apt reads them.
+                sources.insert(name, (u8::from(source_part), text));
+            } else if parent == Path::new("/etc/apt/keyrings")
+                || parent == Path::new("/usr/share/keyrings")
+            {
+                keyrings.push((seen, found.path.clone()));
+            } else {
+                return Err(Error::Config(format!(
+                    "sandbox tree {}: {seen} is not acted on by this builder (only apt sources \
+                     and keyrings are)",
+                    tree.source.display()
+                )));
+            }
+        }
+    }
+    let mut source_files: Vec<(u8, String, String)> = sources
+        .into_iter()
+        .map(|(name, (order, text))| (order, name, text))
+        .collect();
+    source_files.sort();
+    Ok(SandboxApt {
+        source_files: source_files
+            .into_iter()
+            .map(|(_, name, text)| (name, text))
+            .collect(),
+        keyrings,
+    })
+}
+
 /// One suite as it was read: the raw `InRelease` and the indexes used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedSuite {
@@ -210,17 +277,7 @@ pub fn load_archive(
     progress: &dyn Progress,
 ) -> Result<LoadedArchive, Error> {
     let client = HttpClient::new(options.retry);
-    let keyring = if spec.check_signatures {
-        let data = std::fs::read(&spec.keyring).at(&spec.keyring)?;
-        Some(
-            Keyring::from_bytes(&data).map_err(|message| Error::Keyring {
-                path: spec.keyring.clone(),
-                message,
-            })?,
-        )
-    } else {
-        None
-    };
+    let mut keyrings: Vec<(PathBuf, Keyring)> = Vec::new();
     let mut universe = Universe::new(&spec.architecture);
     let mut sources = Vec::new();
     let mut suites = Vec::new();
@@ -237,17 +294,18 @@ pub fn load_archive(
             }
             Err(error) => return Err(error),
         };
-        let text = match &keyring {
-            Some(keyring) => {
-                verify_inrelease(&data, keyring).map_err(|reason| Error::BadSignature {
-                    url: url.clone(),
-                    reason,
-                })?
-            }
-            None => unverified_text(&data).map_err(|reason| Error::BadSignature {
+        let text = if spec.check_signatures {
+            let path = source.keyring.as_ref().unwrap_or(&spec.keyring);
+            let keyring = keyring_at(&mut keyrings, path)?;
+            verify_inrelease(&data, keyring).map_err(|reason| Error::BadSignature {
                 url: url.clone(),
                 reason,
-            })?,
+            })?
+        } else {
+            unverified_text(&data).map_err(|reason| Error::BadSignature {
+                url: url.clone(),
+                reason,
+            })?
         };
         let release = Release::parse(&text).map_err(|e| e.with_origin(&url))?;
         if !release.describes(&source.suite) {
@@ -275,7 +333,7 @@ pub fn load_archive(
         if !release.arch_all_in_arch_indexes {
             architectures.push("all".to_owned());
         }
-        for component in &spec.components {
+        for component in source.components.as_ref().unwrap_or(&spec.components) {
             // The security archive lists `updates/main` and serves it as `main` too.
             let listed = release.components.iter().any(|listed| {
                 listed == component
@@ -361,6 +419,26 @@ pub fn load_archive(
         sources,
         local_debs,
     })
+}
+
+/// The keyring at `path`, read once per load.
+fn keyring_at<'k>(
+    keyrings: &'k mut Vec<(PathBuf, Keyring)>,
+    path: &Path,
+) -> Result<&'k Keyring, Error> {
+    let index = match keyrings.iter().position(|(seen, _)| seen == path) {
+        Some(index) => index,
+        None => {
+            let data = std::fs::read(path).at(path)?;
+            let keyring = Keyring::from_bytes(&data).map_err(|message| Error::Keyring {
+                path: path.to_owned(),
+                message,
+            })?;
+            keyrings.push((path.to_owned(), keyring));
+            keyrings.len() - 1
+        }
+    };
+    Ok(&keyrings[index].1)
 }
 
 fn has_index(release: &Release, path: &str) -> bool {
@@ -564,8 +642,8 @@ fn load_local_debs(
 /// Where the `.deb`s of a lock are fetched from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchSources {
-    /// Archive root (ending in `/`) of each suite.
-    pub base_urls: Vec<(String, String)>,
+    /// The suites, each with its archive root (ending in `/`).
+    pub suites: Vec<SuiteSource>,
     /// The snapshot service's base URL (ending in `/`): where a locked file the mirror no
     /// longer serves is looked for, in the snapshot of its suite's locked Release date.
     pub snapshot_service: Option<String>,
@@ -577,11 +655,7 @@ impl FetchSources {
     /// The sources of an archive spec plus local package directories.
     pub fn new(spec: &ArchiveSpec, local_dirs: &[PathBuf]) -> Self {
         Self {
-            base_urls: spec
-                .suites
-                .iter()
-                .map(|s| (s.suite.clone(), s.base_url.clone()))
-                .collect(),
+            suites: spec.suites.clone(),
             snapshot_service: spec.snapshot_service.clone(),
             local_dirs: local_dirs.to_vec(),
         }
@@ -600,7 +674,15 @@ impl FetchSources {
         let Some(released) = crate::release::parse_date(date) else {
             return Vec::new();
         };
-        let archive = SuiteKind::of_suite(suite).archive_name();
+        // Only Debian's own archives have snapshots.
+        let kind = self
+            .suites
+            .iter()
+            .find(|source| source.suite == suite)
+            .map_or_else(|| SuiteKind::of_suite(suite), |source| source.kind);
+        let Some(archive) = kind.archive_name() else {
+            return Vec::new();
+        };
         [released + 86_400, released]
             .into_iter()
             .map(|time| format!("{service}archive/{archive}/{}/{path}", snapshot_id(time)))
@@ -669,10 +751,10 @@ pub fn fetch(
             return Ok(verified(package, path));
         }
         let base = sources
-            .base_urls
+            .suites
             .iter()
-            .find(|(suite, _)| *suite == package.suite)
-            .map(|(_, url)| url)
+            .find(|source| source.suite == package.suite)
+            .map(|source| &source.base_url)
             .ok_or_else(|| Error::NotInSet {
                 name: package.name.to_string(),
                 message: format!(

@@ -850,3 +850,96 @@ fn progress_reports_bytes() {
 fn minimal_deb(control: &str) -> Vec<u8> {
     testdeb::deb_bytes(control, &[], &[], testdeb::TestCompression::Gz)
 }
+
+/// A vendor repository of the test server, signed by its own key: one package that needs
+/// one of the Debian test archive's.
+fn serve_vendor_repository(setup: &Setup, key: &TestKey) {
+    let control = "Package: vendortool\nVersion: 3.0\nArchitecture: amd64\nDepends: hello\n";
+    let deb = minimal_deb(control);
+    let path = "pool/main/v/vendortool/vendortool_3.0_amd64.deb";
+    let packages = index_entry(control, path, &deb);
+    let xz = xz(packages.as_bytes());
+    let release = setup
+        .archive
+        .release_of("stable", &packages, &xz)
+        .replace("Codename: stable", "Codename: vendor");
+    setup.server.put(
+        "/vendor/dists/stable/InRelease",
+        Reply::Ok(key.clearsign(&release)),
+    );
+    setup.server.put(
+        "/vendor/dists/stable/main/binary-amd64/Packages.xz",
+        Reply::Ok(xz),
+    );
+    setup.server.put(&format!("/vendor/{path}"), Reply::Ok(deb));
+}
+
+#[test]
+fn sandbox_trees_add_repositories_with_their_own_keys() {
+    let setup = Setup::new();
+    let vendor_key = TestKey::generate(7);
+    serve_vendor_repository(&setup, &vendor_key);
+    let tree = setup.dir.path().join("mkosi.sandbox");
+    let keyrings = tree.join("etc/apt/keyrings");
+    std::fs::create_dir_all(&keyrings).unwrap();
+    std::fs::write(keyrings.join("vendor.gpg"), vendor_key.keyring_bytes()).unwrap();
+    let sources = tree.join("etc/apt/sources.list.d");
+    std::fs::create_dir_all(&sources).unwrap();
+    std::fs::write(
+        sources.join("vendor.sources"),
+        format!(
+            "Types: deb\nURIs: {}vendor\nSuites: stable\nComponents: main\n\
+             Signed-By: /etc/apt/keyrings/vendor.gpg\n",
+            setup.server.base()
+        ),
+    )
+    .unwrap();
+    let trees = [config_model::Tree {
+        source: tree.clone(),
+        target: None,
+    }];
+    let mut config = setup.config(&["vendortool"]);
+    config.build.sandbox_trees = trees.to_vec();
+    let mut options = setup.options();
+    options.archive.sandbox = sandbox_apt(&trees).unwrap();
+    let lock = resolve(&config, &options, &setup.cache(), &NoProgress)
+        .unwrap()
+        .lock;
+    let vendortool = lock
+        .packages
+        .iter()
+        .find(|p| p.name == "vendortool")
+        .unwrap();
+    assert_eq!(vendortool.suite, "stable");
+    assert!(lock.packages.iter().any(|p| p.name == "hello"));
+    assert!(lock.request.suites.contains(&"stable".to_owned()));
+    let spec = ArchiveSpec::from_config(&config, &options.archive).unwrap();
+    let debs = fetch(
+        &lock,
+        &FetchSources::new(&spec, &[]),
+        &setup.cache(),
+        &options.fetch,
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(debs.len(), lock.packages.len());
+
+    // The vendor's Release signed by another key than the one its source names: refused.
+    serve_vendor_repository(&setup, &TestKey::generate(8));
+    let err = resolve(&config, &options, &setup.cache(), &NoProgress).unwrap_err();
+    assert!(
+        matches!(&err, Error::BadSignature { url, .. } if url.contains("/vendor/")),
+        "{err}"
+    );
+
+    // What the builder does not act on is refused, with its path.
+    let preferences = tree.join("etc/apt/preferences.d");
+    std::fs::create_dir_all(&preferences).unwrap();
+    std::fs::write(
+        preferences.join("pin"),
+        "Package: *\nPin: origin x\nPin-Priority: 1\n",
+    )
+    .unwrap();
+    let err = sandbox_apt(&trees).unwrap_err().to_string();
+    assert!(err.contains("/etc/apt/preferences.d/pin"), "{err}");
+}
