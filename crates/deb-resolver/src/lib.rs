@@ -65,6 +65,8 @@ pub mod compare;
 pub mod error;
 pub mod fetch;
 pub mod lock;
+#[cfg(any(test, feature = "loopback-server"))]
+pub mod loopback;
 pub mod release;
 pub mod resolve;
 pub mod signature;

@@ -10,17 +10,16 @@
 //!   snapshot id with a redirect to the last snapshot taken at or before it (404 before the
 //!   first).
 //!
-//! Every request is recorded with its status, so a test can say which files came from where.
+//! Both are deb-resolver's loopback server, which logs every request with its status, so a
+//! test can say which files came from where.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 
 use deb_resolver::archive::SuiteKind;
 use deb_resolver::fetch::snapshot_id;
+use deb_resolver::loopback::{Reply, Server};
 use deb_resolver::{Cache, Lock};
 
 /// How long after a Release the loopback service takes its snapshot.
@@ -103,122 +102,4 @@ impl LoopbackArchive {
             dropped,
         }
     }
-}
-
-/// How a server answers a path.
-pub(crate) enum Reply {
-    File(PathBuf),
-    /// A redirect to another path of the same server.
-    Redirect(String),
-}
-
-type Route = dyn Fn(&str) -> Option<Reply> + Send + Sync;
-
-/// A threaded HTTP/1.1 server for GET requests on 127.0.0.1.
-pub(crate) struct Server {
-    port: u16,
-    /// `(path, status)` of every request, in arrival order.
-    log: Arc<Mutex<Vec<(String, u16)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(route: impl Fn(&str) -> Option<Reply> + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let route: Arc<Route> = Arc::new(route);
-        let thread = {
-            let (log, stop) = (log.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let Ok(stream) = stream else { continue };
-                    let (route, log) = (route.clone(), log.clone());
-                    std::thread::spawn(move || {
-                        let _ = answer(stream, port, &*route, &log);
-                    });
-                }
-            })
-        };
-        Self {
-            port,
-            log,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// The server's base URL, ending in `/`.
-    pub(crate) fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-
-    /// Every request so far: `(path, status)`.
-    pub(crate) fn requests(&self) -> Vec<(String, u16)> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn answer(
-    stream: TcpStream,
-    port: u16,
-    route: &Route,
-    log: &Mutex<Vec<(String, u16)>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header == "\r\n" {
-            break;
-        }
-    }
-    let Some(path) = request_line.split_whitespace().nth(1) else {
-        return Ok(());
-    };
-    let mut stream = stream;
-    let status = match route(path) {
-        Some(Reply::File(file)) => {
-            let mut body = std::fs::File::open(&file)?;
-            let length = body.metadata()?.len();
-            write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
-            )?;
-            std::io::copy(&mut body, &mut stream)?;
-            200
-        }
-        Some(Reply::Redirect(to)) => {
-            write!(
-                stream,
-                "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}{to}\r\n\
-                 Content-Length: 0\r\nConnection: close\r\n\r\n"
-            )?;
-            302
-        }
-        None => {
-            stream.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            )?;
-            404
-        }
-    };
-    log.lock().unwrap().push((path.to_owned(), status));
-    stream.flush()
 }

@@ -1,13 +1,11 @@
-//! End-to-end tests of the I/O edge against a tiny archive served on 127.0.0.1 by a
-//! `TcpListener` thread: a signed `InRelease` (a throwaway test key), `Packages.xz`, and
+//! End-to-end tests of the I/O edge against a tiny archive served on 127.0.0.1 by
+//! [`crate::loopback::Server`]: a signed `InRelease` (a throwaway test key), `Packages.xz`, and
 //! `.deb`s built by the test. Each integrity failure is served for real over HTTP, and the
 //! tests check the typed error and that nothing bad was left in the cache.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,56 +13,25 @@ use config_model::{Architecture, Distribution, ImageConfig};
 
 use super::*;
 use crate::archive::ArchiveOptions;
+use crate::loopback::Reply;
 use crate::resolve::{LockMode, LockOrigin, ResolveOptions, resolve, resolve_with_lock};
 use crate::signature::testing::TestKey;
 use crate::solver::BaseSet;
 use build_vocab::debian::testdeb;
 
-/// How the server answers one path.
-#[derive(Clone)]
-enum Reply {
-    Ok(Vec<u8>),
-    /// Announces the full length, sends only the first half, then closes.
-    Truncated(Vec<u8>),
-}
-
-/// A minimal HTTP/1.1 server for GET requests, one connection at a time.
+/// The test archive's server: a table of paths, which tests change while it runs.
 struct Server {
-    port: u16,
     files: Arc<Mutex<BTreeMap<String, Reply>>>,
-    requests: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: crate::loopback::Server,
 }
 
 impl Server {
     fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let files: Arc<Mutex<BTreeMap<String, Reply>>> = Arc::default();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (files, requests, stop) = (files.clone(), requests.clone(), stop.clone());
-            std::thread::spawn(move || {
-                // Bounded: a test makes a few dozen requests at most.
-                for stream in listener.incoming().take(10_000) {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        let _ = serve(stream, &files, &requests);
-                    }
-                }
-            })
-        };
-        Self {
-            port,
-            files,
-            requests,
-            stop,
-            thread: Some(thread),
-        }
+        let table = files.clone();
+        let server =
+            crate::loopback::Server::start(move |path| table.lock().unwrap().get(path).cloned());
+        Self { files, server }
     }
 
     fn url(&self) -> String {
@@ -73,7 +40,7 @@ impl Server {
 
     /// The server's root URL, ending in `/`.
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
+        self.server.url()
     }
 
     fn put(&self, path: &str, reply: Reply) {
@@ -85,68 +52,8 @@ impl Server {
     }
 
     fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
+        self.server.requests().len()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn serve(
-    stream: TcpStream,
-    files: &Mutex<BTreeMap<String, Reply>>,
-    requests: &AtomicUsize,
-) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header == "\r\n" {
-            break;
-        }
-    }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_owned();
-    if path.is_empty() || request_line.is_empty() {
-        return Ok(());
-    }
-    requests.fetch_add(1, Ordering::SeqCst);
-    let reply = files.lock().unwrap().get(&path).cloned();
-    let mut stream = stream;
-    match reply {
-        None => stream.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        )?,
-        Some(Reply::Ok(body)) => {
-            write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            stream.write_all(&body)?;
-        }
-        Some(Reply::Truncated(body)) => {
-            write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )?;
-            stream.write_all(&body[..body.len() / 2])?;
-        }
-    }
-    stream.flush()
 }
 
 const DATE: &str = "Sat, 12 Sep 2026 07:55:41 UTC";
@@ -248,14 +155,14 @@ impl TestArchive {
             let xz = xz(packages.as_bytes());
             server.put(
                 &format!("{root}/dists/{suite}/InRelease"),
-                Reply::Ok(self.key.clearsign(&self.release_of(suite, packages, &xz))),
+                Reply::Bytes(self.key.clearsign(&self.release_of(suite, packages, &xz))),
             );
             server.put(
                 &format!("{root}/dists/{suite}/main/binary-amd64/Packages.xz"),
-                Reply::Ok(xz),
+                Reply::Bytes(xz),
             );
             for (path, deb) in debs {
-                server.put(&format!("{root}/{path}"), Reply::Ok(deb.clone()));
+                server.put(&format!("{root}/{path}"), Reply::Bytes(deb.clone()));
             }
         }
     }
@@ -474,7 +381,7 @@ fn tampered_inrelease_is_refused() {
     let tampered = signed.replace("Origin: Test", "Origin: Evil");
     setup.server.put(
         "/debian/dists/trixie/InRelease",
-        Reply::Ok(tampered.into_bytes()),
+        Reply::Bytes(tampered.into_bytes()),
     );
     let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
     assert!(matches!(err, Error::BadSignature { .. }), "{err}");
@@ -488,7 +395,7 @@ fn tampered_inrelease_is_refused() {
     // An unsigned Release is refused too, unless the configuration trusts the archive.
     setup.server.put(
         "/debian/dists/trixie/InRelease",
-        Reply::Ok(setup.archive.release("trixie", &xz).into_bytes()),
+        Reply::Bytes(setup.archive.release("trixie", &xz).into_bytes()),
     );
     let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
     assert!(matches!(err, Error::BadSignature { .. }), "{err}");
@@ -523,7 +430,7 @@ fn expired_and_misplaced_releases_are_refused() {
     let xz = xz(setup.archive.packages.as_bytes());
     setup.server.put(
         "/debian/dists/trixie/InRelease",
-        Reply::Ok(
+        Reply::Bytes(
             setup
                 .archive
                 .key
@@ -610,7 +517,7 @@ fn locked_files_the_mirror_dropped_come_from_the_snapshot_of_their_release() {
     // The snapshot taken after the locked Release has it: fetched and verified from there.
     setup.server.put(
         &format!("/archive/debian/{day_after}/{path}"),
-        Reply::Ok(deb.clone()),
+        Reply::Bytes(deb.clone()),
     );
     let debs = fetch(&lock, &sources, &setup.cache(), &options.fetch, &NoProgress).unwrap();
     let hello = debs.iter().find(|d| d.id.name == "hello").unwrap();
@@ -623,7 +530,7 @@ fn locked_files_the_mirror_dropped_come_from_the_snapshot_of_their_release() {
     evil[last] ^= 0xff;
     setup.server.put(
         &format!("/archive/debian/{day_after}/{path}"),
-        Reply::Ok(evil),
+        Reply::Bytes(evil),
     );
     let err = fetch(&lock, &sources, &setup.cache(), &options.fetch, &NoProgress).unwrap_err();
     assert!(matches!(err, Error::HashMismatch { .. }), "{err}");
@@ -645,7 +552,7 @@ fn packages_index_with_a_wrong_hash_is_refused() {
     other.push_str("Package: injected\nVersion: 1\nArchitecture: amd64\n\n");
     setup.server.put(
         "/debian/dists/trixie/main/binary-amd64/Packages.xz",
-        Reply::Ok(xz(other.as_bytes())),
+        Reply::Bytes(xz(other.as_bytes())),
     );
     let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
     assert!(
@@ -677,7 +584,7 @@ fn deb_with_a_wrong_hash_is_refused_and_not_cached() {
     evil[last] ^= 0xff;
     setup
         .server
-        .put(&format!("/debian/{path}"), Reply::Ok(evil));
+        .put(&format!("/debian/{path}"), Reply::Bytes(evil));
     let err = fetch(
         &lock,
         &setup.sources(&config),
@@ -865,13 +772,15 @@ fn serve_vendor_repository(setup: &Setup, key: &TestKey) {
         .replace("Codename: stable", "Codename: vendor");
     setup.server.put(
         "/vendor/dists/stable/InRelease",
-        Reply::Ok(key.clearsign(&release)),
+        Reply::Bytes(key.clearsign(&release)),
     );
     setup.server.put(
         "/vendor/dists/stable/main/binary-amd64/Packages.xz",
-        Reply::Ok(xz),
+        Reply::Bytes(xz),
     );
-    setup.server.put(&format!("/vendor/{path}"), Reply::Ok(deb));
+    setup
+        .server
+        .put(&format!("/vendor/{path}"), Reply::Bytes(deb));
 }
 
 #[test]

@@ -525,7 +525,9 @@ fn tool_scripts_get_mkosis_paths_and_variables() {
     ] {
         assert_eq!(sync.get(name).map(String::as_str), Some(value), "{name}");
     }
-    for absent in ["OUTPUTDIR", "DESTDIR", "IMAGE_ID", "CHROOT_SCRIPT"] {
+    assert_eq!(sync["IMAGE_ID"], "flashbox-l1");
+    assert_eq!(sync["IMAGE_VERSION"], "1.0.0");
+    for absent in ["OUTPUTDIR", "DESTDIR", "PACKAGEDIR", "CHROOT_SCRIPT"] {
         assert!(!sync.contains_key(absent), "{absent} in {sync:?}");
     }
     let postoutput = tool_script_environment(&config, &context, ToolScriptKind::PostOutput);

@@ -13,7 +13,8 @@
 //! mkosi's for these kinds: `$DISTRIBUTION`, `$RELEASE`, `$ARCHITECTURE`,
 //! `$DISTRIBUTION_ARCHITECTURE`, `$EFI_ARCHITECTURE`, `$PROFILES` (space-separated, as
 //! mkosi joins them here), `$MKOSI_UID`, `$MKOSI_GID`, `$MKOSI_DEBUG`, `$CACHED` (sync),
-//! `Environment=`, and the fixed base of every script (`PATH`, `LC_ALL`, `TZ`, `HOME`).
+//! `$IMAGE_ID`, `$IMAGE_VERSION`, `$SOURCE_DATE_EPOCH`, `Environment=`, and the fixed base of
+//! every script (`PATH`, `LC_ALL`, `TZ`, `HOME`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -93,6 +94,16 @@ pub fn tool_script_environment(
     set("MKOSI_DEBUG", "0".into());
     if !config.config.profiles.is_empty() {
         set("PROFILES", config.config.profiles.join(" "));
+    }
+    // What mkosi's `finalize_environment()` adds for every script.
+    if let Some(id) = &config.output.image_id {
+        set("IMAGE_ID", id.clone());
+    }
+    if let Some(version) = &config.output.image_version {
+        set("IMAGE_VERSION", version.clone());
+    }
+    if let Some(epoch) = config.content.source_date_epoch {
+        set("SOURCE_DATE_EPOCH", epoch.to_string());
     }
     match kind {
         ToolScriptKind::Sync => set("CACHED", u8::from(context.cached).to_string()),
