@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use image_builder::{BuildRequest, BuiltImage, CacheLayout, LockMode};
+use image_builder::{BuildRequest, BuiltImage, CacheLayout, LockMode, OutputDirectory};
 
 use crate::build_config::{BuildArgs, LockFileArgs, TdxFirmwareArgs};
 use crate::progress::TerminalObserver;
@@ -18,7 +18,8 @@ use crate::workspace_root;
 pub(crate) struct ImageArgs {
     #[command(flatten)]
     definition: DefinitionArgs,
-    /// Where the image and its manifest go (default: `build/` in the workspace).
+    /// Where the image and its manifest go (default: the definition's `OutputDirectory=`, as
+    /// mkosi writes there, else `build/` in the workspace).
     #[arg(long)]
     output_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -84,10 +85,12 @@ pub(crate) fn run(args: &ImageArgs) -> Result<()> {
         } else {
             LockMode::Update
         },
-        output_dir: args
-            .output_dir
-            .clone()
-            .unwrap_or_else(|| workspace_root().join("build")),
+        output_dir: match &args.output_dir {
+            Some(dir) => OutputDirectory::Given(dir.clone()),
+            None => OutputDirectory::Definition {
+                fallback: workspace_root().join("build"),
+            },
+        },
         caches,
         tdx_firmware: args.tdx_firmware.firmware(),
     };

@@ -13,13 +13,18 @@
 //! what [`build`] returns:
 //!
 //! ```no_run
-//! use image_builder::{BuildRequest, CacheLayout, Definition, LockMode, ResolveRequest, Silent};
+//! use image_builder::{
+//!     BuildRequest, CacheLayout, Definition, LockMode, OutputDirectory, ResolveRequest, Silent,
+//! };
 //!
 //! fn main() -> Result<(), image_builder::Error> {
 //!     let request = BuildRequest {
 //!         resolve: ResolveRequest::new(Definition::image("/src/flashboxes", "my-image")),
 //!         lock_mode: LockMode::Update,
-//!         output_dir: "/src/flashboxes/build".into(),
+//!         // The definition's OutputDirectory=, else this.
+//!         output_dir: OutputDirectory::Definition {
+//!             fallback: "/src/flashboxes/build".into(),
+//!         },
 //!         caches: CacheLayout::for_user()?,
 //!         tdx_firmware: None,
 //!     };
@@ -58,7 +63,9 @@ pub use layout::{CacheLayout, LockName};
 pub use manifest::Manifest;
 pub use pipeline::{BuiltImage, LockUse, build, image_name};
 pub use prepare::{Prepared, prepare, read_lock, resolve_afresh, write_lock};
-pub use request::{ArchiveChoice, BuildRequest, Definition, KernelChoice, ResolveRequest};
+pub use request::{
+    ArchiveChoice, BuildRequest, Definition, KernelChoice, OutputDirectory, ResolveRequest,
+};
 /// Builds without root: a front end calls [`become_root`] first thing (see
 /// `rootfs_assembler::user_namespace`), and goes on when it says [`Root::Now`].
 pub use rootfs_assembler::user_namespace::{Root, become_root};

@@ -106,8 +106,9 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     })?;
     let config = &prepared.config;
     let name = image_name(config);
-    std::fs::create_dir_all(&request.output_dir).at(&request.output_dir)?;
-    let output_dir = request.output_dir.canonicalize().at(&request.output_dir)?;
+    let output_dir = request.output_dir.for_config(config);
+    std::fs::create_dir_all(&output_dir).at(&output_dir)?;
+    let output_dir = output_dir.canonicalize().at(&output_dir)?;
 
     let job = Job {
         request,

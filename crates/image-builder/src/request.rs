@@ -171,6 +171,33 @@ impl ResolveRequest {
     }
 }
 
+/// Where a build's outputs go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputDirectory {
+    /// This directory, whatever the definition says (`--output-dir`).
+    Given(PathBuf),
+    /// The definition's `OutputDirectory=`, as mkosi writes there, or `fallback` when it
+    /// sets none.
+    Definition {
+        /// Where outputs go when the definition names no directory.
+        fallback: PathBuf,
+    },
+}
+
+impl OutputDirectory {
+    /// The directory for a build of `config`.
+    pub fn for_config(&self, config: &config_model::ImageConfig) -> PathBuf {
+        match self {
+            Self::Given(dir) => dir.clone(),
+            Self::Definition { fallback } => config
+                .output
+                .output_directory
+                .clone()
+                .unwrap_or_else(|| fallback.clone()),
+        }
+    }
+}
+
 /// Everything [`crate::build`] needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildRequest {
@@ -180,7 +207,7 @@ pub struct BuildRequest {
     pub lock_mode: LockMode,
     /// Where the UKI, its manifest and the disks go (created when missing); the work tree
     /// `.work-<name>/` with the logs is made there too.
-    pub output_dir: PathBuf,
+    pub output_dir: OutputDirectory,
     /// The caches.
     pub caches: CacheLayout,
     /// The TDX firmware whose MRTD the measurements report (none: MRTD is not computed).
