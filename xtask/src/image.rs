@@ -99,7 +99,7 @@ pub(crate) fn run(args: &ImageArgs) -> Result<()> {
     observer.finish();
     let built = built?;
     print_report(&built);
-    println!("{}", built.uki.display());
+    println!("{}", built.output.display());
     Ok(())
 }
 
@@ -135,11 +135,13 @@ fn print_report(built: &BuiltImage) {
     for deb in &built.volatile_installed {
         eprintln!("installed from the build scripts: {}", deb.display());
     }
-    for spec in &built.volatile_kernel_not_needed {
-        eprintln!(
-            "VolatilePackages={spec}: not needed, the kernel is {} ({})",
-            manifest.kernel.release, manifest.kernel.origin
-        );
+    if let Some(kernel) = &manifest.kernel {
+        for spec in &built.volatile_kernel_not_needed {
+            eprintln!(
+                "VolatilePackages={spec}: not needed, the kernel is {} ({})",
+                kernel.release, kernel.origin
+            );
+        }
     }
     if !built.volatile_missing.is_empty() {
         eprintln!(

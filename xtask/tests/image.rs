@@ -346,6 +346,96 @@ fn azure_profile_writes_a_fixed_vhd() {
     );
 }
 
+#[test]
+#[ignore = "needs root"]
+fn directory_and_cpio_images_are_their_root() {
+    // A tree of its own, as mkosi's guides write one: no kernel, no UKI, the root as output.
+    let dir = scratch().join("directory-image");
+    let _ = std::fs::remove_dir_all(&dir);
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(
+        tree.join("mkosi.conf"),
+        "[Distribution]\nDistribution=debian\nRelease=trixie\nArchitecture=x86-64\n\n\
+         [Output]\nFormat=directory\nImageId=tiny\nOutputDirectory=mkosi.output\n\n\
+         [Content]\nSourceDateEpoch=0\nPackages=busybox\n",
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
+        .args(["image", "-C"])
+        .arg(&tree)
+        .arg("--lock-file")
+        .arg(dir.join("tiny.lock"))
+        .stdout(std::process::Stdio::piped());
+    let root = support::run_build(&mut command, "as root");
+    // Written where the definition's OutputDirectory= says, named after ImageId=.
+    assert_eq!(root, tree.join("mkosi.output/tiny"));
+    assert!(root.is_dir(), "{}", root.display());
+    // dpkg's own query tool reads the image's database: busybox and the base set are in it.
+    let admindir = root.join("var/lib/dpkg");
+    let listed = run(
+        "dpkg-query",
+        &[
+            &format!("--admindir={}", admindir.display()),
+            "-W",
+            "-f",
+            "${Package} ${Version}\n",
+        ],
+    );
+    let manifest = image_builder::Manifest::from_json(
+        &std::fs::read_to_string(tree.join("mkosi.output/tiny.manifest")).unwrap(),
+    )
+    .unwrap();
+    assert!(manifest.kernel.is_none(), "{:?}", manifest.kernel);
+    assert!(
+        !manifest
+            .packages
+            .iter()
+            .any(|p| p.name.starts_with("linux-image")),
+        "no kernel was added to a directory image"
+    );
+    for package in &manifest.packages {
+        let line = format!("{} {}", package.name, package.version);
+        assert!(listed.lines().any(|l| l == line), "{line} not in\n{listed}");
+    }
+    assert!(
+        listed.lines().any(|l| l.starts_with("busybox ")),
+        "{listed}"
+    );
+    // The artifact is the root, by its tree digest.
+    assert_eq!(manifest.artifacts[0].path, "tiny");
+    assert_eq!(manifest.artifacts[0].sha256, manifest.rootfs_tree_sha256);
+    assert!(root.join("usr/bin/busybox").is_file());
+
+    // The same tree as the guide's initrd: Format=cpio, Output=initrd, the same lock.
+    let conf = std::fs::read_to_string(tree.join("mkosi.conf")).unwrap();
+    std::fs::write(
+        tree.join("mkosi.conf"),
+        conf.replace("Format=directory", "Format=cpio\nOutput=initrd"),
+    )
+    .unwrap();
+    let cpio = support::run_build(&mut command, "as root");
+    assert_eq!(cpio, tree.join("mkosi.output/initrd.cpio.zst"));
+    let listing = run(
+        "sh",
+        &[
+            "-c",
+            &format!("zstd -dc '{}' | cpio -t --quiet", cpio.display()),
+        ],
+    );
+    assert!(listing.lines().any(|l| l == "usr/bin/busybox"), "{listing}");
+    let manifest = image_builder::Manifest::from_json(
+        &std::fs::read_to_string(tree.join("mkosi.output/initrd.manifest")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest.artifacts[0].path, "initrd.cpio.zst");
+    assert_eq!(
+        manifest.artifacts[0].sha256,
+        build_vocab::Sha256::of_file(&cpio).unwrap()
+    );
+}
+
 /// Every file the loopback mirror dropped was asked of it (404), then of the snapshot
 /// service (a redirect from the day after its Release to the snapshot taken after it, then
 /// the file); every other file came from the mirror.

@@ -46,7 +46,7 @@ fn a_source_kernel_builds_twice_identically_and_boots() {
         }
         extra.extend(support::boot_test_arguments());
         let efi = build(&root.join(name), &lock, umask, tz, locale, locked, &extra);
-        let origin = manifest(&efi).kernel.origin;
+        let origin = manifest(&efi).kernel.expect("a UKI has a kernel").origin;
         assert!(
             origin.starts_with("built from linux-source"),
             "the manifest says where the kernel came from: {origin}"

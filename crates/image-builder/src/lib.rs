@@ -29,7 +29,7 @@
 //!         tdx_firmware: None,
 //!     };
 //!     let built = image_builder::build(&request, &Silent)?;
-//!     println!("{}: {} packages", built.uki.display(), built.manifest.packages.len());
+//!     println!("{}: {} packages", built.output.display(), built.manifest.packages.len());
 //!     for stage in &built.stages {
 //!         println!("{:<14} {:>6.1}s  {}", stage.stage.name(), stage.took.as_secs_f64(), stage.detail);
 //!     }

@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::skipped::NotBuilt;
 
 /// The version of this builder's manifest fields.
-pub const BUILDER_MANIFEST_VERSION: u32 = 1;
+pub const BUILDER_MANIFEST_VERSION: u32 = 2;
 
 /// The manifest of one built image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +34,9 @@ pub struct Manifest {
     pub packages: Vec<ManifestPackage>,
     /// The digest of the image root (rootfs-assembler's tree digest).
     pub rootfs_tree_sha256: Sha256,
-    /// The kernel in the UKI.
-    pub kernel: KernelRecord,
+    /// The kernel in the UKI (none for images of other formats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<KernelRecord>,
     /// The lock the build used.
     pub lock: LockRecord,
     /// The files written, UKI first.

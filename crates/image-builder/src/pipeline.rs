@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use build_vocab::{AtPath, Sha256, publish};
 use config_model::ImageConfig;
+use config_model::value::OutputFormat;
 use deb_resolver::fetch::{self, FetchSources};
 use deb_resolver::lock::PackageSet;
 use deb_resolver::resolve::{LockOrigin, LockOutcome, resolve_with_lock};
@@ -37,9 +38,10 @@ use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
 /// What a build made.
 #[derive(Debug, Clone)]
 pub struct BuiltImage {
-    /// The UKI.
-    pub uki: PathBuf,
-    /// The manifest, next to the UKI.
+    /// The image: the UKI (`Format=uki`), the compressed cpio (`cpio`) or the root
+    /// directory (`directory`).
+    pub output: PathBuf,
+    /// The manifest, next to the image.
     pub manifest_path: PathBuf,
     /// The manifest's contents.
     pub manifest: Manifest,
@@ -166,41 +168,70 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     let rootfs = stages.run(Stage::Assemble, &logs, |observer| {
         assemble_root(&job, &packages, build_outputs, observer)
     })?;
-    let kernel = match &built_kernel {
-        Some(built) => KernelImage::from(built),
-        None => stages.run(Stage::Kernel, &[], |_| installed_kernel(&job, &rootfs))?,
-    };
-
-    let initrd_path = job.work_dir.join("initrd.cpio.zst");
-    stages.run(Stage::Initrd, &[], |_| {
-        write_initrd(&job, &rootfs, &initrd_path)
-    })?;
     // Outputs are written to the staging directory (the image scripts' `$OUTPUTDIR`, as in
     // mkosi), handed to the post-output scripts there, and moved into the output directory
     // once all are complete, the manifest last.
     let staging = BuildLayout::new(&job.work_dir).output_dir;
     std::fs::create_dir_all(&staging).at(&staging)?;
-    let uki_path = staging.join(format!("{name}.efi"));
-    stages.run(Stage::Uki, &[], |_| {
-        let detail = stitch_uki(config, &rootfs, &kernel, &initrd_path, &uki_path)?;
-        Ok(((), detail))
-    })?;
-    let written = stages.run(Stage::Disks, &[], |_| {
-        disks::write(config, &uki_path, &staging, &name, source_date_epoch)
-    })?;
-    let measurements_path = staging.join(format!("{name}.measurements.json"));
-    stages.run(Stage::Measure, &[], |_| {
-        let shape = measure::BootShape {
-            disk_head: written.primary_tables.as_deref(),
-            command_line: "",
-            phases: measure::systemd_phases(&rootfs.root),
-            firmware: request.tdx_firmware.as_ref(),
-        };
-        let report = measure::report(&uki_path, &shape)?;
-        measure::write(&report, &measurements_path)?;
-        let targets: Vec<&str> = report.targets.iter().map(|t| t.target).collect();
-        Ok(((), format!("{} ({})", report.stub, targets.join(", "))))
-    })?;
+    let mut work_files = Vec::new();
+    let made = match config.output.format {
+        Some(OutputFormat::Cpio) => {
+            let path = staging.join(format!("{name}.cpio.zst"));
+            stages.run(Stage::Initrd, &[], |_| write_initrd(&job, &rootfs, &path))?;
+            Made::only(path)
+        }
+        Some(OutputFormat::Directory) => {
+            let path = staging.join(&name);
+            stages.run(Stage::Directory, &[], |_| {
+                std::fs::rename(&rootfs.root, &path).at(&path)?;
+                Ok(((), format!("{} entries", rootfs.digest.entries.len())))
+            })?;
+            Made::only(path)
+        }
+        _ => {
+            let kernel = match &built_kernel {
+                Some(built) => KernelImage::from(built),
+                None => stages.run(Stage::Kernel, &[], |_| installed_kernel(&job, &rootfs))?,
+            };
+            let initrd_path = job.work_dir.join("initrd.cpio.zst");
+            stages.run(Stage::Initrd, &[], |_| {
+                write_initrd(&job, &rootfs, &initrd_path)
+            })?;
+            work_files.push(initrd_path.clone());
+            let uki_path = staging.join(format!("{name}.efi"));
+            stages.run(Stage::Uki, &[], |_| {
+                let detail = stitch_uki(config, &rootfs, &kernel, &initrd_path, &uki_path)?;
+                Ok(((), detail))
+            })?;
+            let written = stages.run(Stage::Disks, &[], |_| {
+                disks::write(config, &uki_path, &staging, &name, source_date_epoch)
+            })?;
+            let measurements_path = staging.join(format!("{name}.measurements.json"));
+            stages.run(Stage::Measure, &[], |_| {
+                let shape = measure::BootShape {
+                    disk_head: written.primary_tables.as_deref(),
+                    command_line: "",
+                    phases: measure::systemd_phases(&rootfs.root),
+                    firmware: request.tdx_firmware.as_ref(),
+                };
+                let report = measure::report(&uki_path, &shape)?;
+                measure::write(&report, &measurements_path)?;
+                let targets: Vec<&str> = report.targets.iter().map(|t| t.target).collect();
+                Ok(((), format!("{} ({})", report.stub, targets.join(", "))))
+            })?;
+            let mut paths = vec![uki_path];
+            paths.extend(written.paths.iter().cloned());
+            paths.push(measurements_path);
+            Made {
+                paths,
+                disks: written.paths.len(),
+                kernel: Some(KernelRecord {
+                    release: kernel.release.clone(),
+                    origin: kernel.origin.clone(),
+                }),
+            }
+        }
+    };
     if !config.content.post_output_scripts.is_empty() {
         let log = job.work_dir.join("logs/postoutput.log");
         stages.run(Stage::PostOutput, std::slice::from_ref(&log), |_| {
@@ -209,17 +240,12 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
     }
 
     let manifest_path = output_dir.join(format!("{name}.manifest"));
-    let manifest = stages.run(Stage::Manifest, &[], |_| {
+    let (manifest, published) = stages.run(Stage::Manifest, &[], |_| {
         // The builder's outputs first, in the order they were made, then what scripts added.
-        let made: Vec<PathBuf> = std::iter::once(&uki_path)
-            .chain(&written.paths)
-            .chain(std::iter::once(&measurements_path))
-            .cloned()
-            .collect();
-        let published = publish_staged(&staging, &made, &output_dir)?;
+        let published = publish_staged(&staging, &made.paths, &output_dir)?;
         let artifacts = published
             .iter()
-            .map(|path| artifact(path))
+            .map(|path| artifact(path, &rootfs.digest))
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = Manifest {
             manifest_version: rootfs.manifest.manifest_version,
@@ -227,10 +253,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
             config: rootfs.manifest.config.clone(),
             packages: rootfs.manifest.packages.clone(),
             rootfs_tree_sha256: rootfs.digest.sha256,
-            kernel: KernelRecord {
-                release: kernel.release.clone(),
-                origin: kernel.origin.clone(),
-            },
+            kernel: made.kernel.clone(),
             lock: LockRecord {
                 path: lock_path.clone(),
                 request_sha256: lock.request.hash.to_string(),
@@ -248,14 +271,10 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         };
         publish::write_bytes(&manifest_path, 0o644, manifest.to_json().as_bytes())?;
         let detail = format!("{} artifacts", manifest.artifacts.len());
-        Ok((manifest, detail))
+        Ok(((manifest, published), detail))
     })?;
-    let uki_path = output_dir.join(format!("{name}.efi"));
-    let disks: Vec<PathBuf> = written
-        .paths
-        .iter()
-        .filter_map(|path| path.file_name().map(|file| output_dir.join(file)))
-        .collect();
+    let output = published[0].clone();
+    let disks = published[1..=made.disks].to_vec();
 
     let mut warnings = module_warnings(&rootfs);
     // A tree's own kernel script would have built the kernel .deb; here the pipeline did.
@@ -266,7 +285,8 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         .cloned()
         .partition(|spec| spec.starts_with("linux-image-"));
     // The trees are big (a few GB) and done with; the logs stay for reading.
-    let mut trees = vec![rootfs.root.clone(), initrd_path];
+    let mut trees = vec![rootfs.root.clone()];
+    trees.extend(work_files);
     trees.extend(build_tree.as_ref().map(|tree| tree.root.clone()));
     if let Err(error) = remove_work_trees(&trees) {
         warnings.push(format!(
@@ -274,7 +294,7 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
         ));
     }
     Ok(BuiltImage {
-        uki: uki_path,
+        output,
         manifest_path,
         manifest,
         disks,
@@ -606,14 +626,41 @@ pub fn image_name(config: &ImageConfig) -> String {
     }
 }
 
-fn artifact(path: &Path) -> Result<Artifact, Error> {
+/// An output and its sha256: of the file, or for the image root published as a directory,
+/// its tree digest.
+fn artifact(path: &Path, root: &rootfs_assembler::TreeDigest) -> Result<Artifact, Error> {
+    let sha256 = if path.is_dir() {
+        root.sha256
+    } else {
+        Sha256::of_file(path).at(path)?
+    };
     Ok(Artifact {
         path: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        sha256: Sha256::of_file(path).at(path)?,
+        sha256,
     })
+}
+
+/// The outputs a build made in the staging directory, the image first.
+struct Made {
+    paths: Vec<PathBuf>,
+    /// How many of `paths`, after the image, are disks.
+    disks: usize,
+    /// The kernel in the image, for a UKI.
+    kernel: Option<KernelRecord>,
+}
+
+impl Made {
+    /// An image with nothing beside it and no kernel of its own.
+    fn only(path: PathBuf) -> Self {
+        Self {
+            paths: vec![path],
+            disks: 0,
+            kernel: None,
+        }
+    }
 }
 
 /// Moves every entry of `staging` into `output_dir` (each by one rename, replacing what was

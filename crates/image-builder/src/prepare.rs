@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use config_model::ImageConfig;
+use config_model::value::OutputFormat;
 use deb_resolver::fetch::{self, FetchOptions};
 use deb_resolver::resolve::ResolveOptions;
 use deb_resolver::{ArchiveOptions, BaseSet, Lock, Resolution};
@@ -35,17 +36,32 @@ pub struct Prepared {
 /// Loads the definition of `request` as a build uses it; diagnostics go to the observer as
 /// warnings.
 pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prepared, Error> {
-    let mut options = request.definition.load_options();
-    if let KernelChoice::Package(package) = &request.kernel {
-        options
-            .overrides
-            .push(config_model::Override::new("Packages", package));
-    }
+    let options = request.definition.load_options();
     let loaded = config_model::load(&options).map_err(Error::Definition)?;
     for diagnostic in &loaded.diagnostics {
         observer.warning(&diagnostic.to_string());
     }
     let mut config = loaded.config;
+    // Only a UKI carries a kernel; a directory or cpio image gets none unless it asks.
+    let wants_kernel = config.output.format == Some(OutputFormat::Uki);
+    match &request.kernel {
+        KernelChoice::Package(package) if wants_kernel => {
+            let spec = package.parse().map_err(|source| Error::AddedPackage {
+                package: package.clone(),
+                source,
+            })?;
+            config.content.packages.push(spec);
+            config.content.packages.sort_by_key(ToString::to_string);
+        }
+        KernelChoice::Source if !wants_kernel => {
+            return Err(Error::Unimplemented {
+                unimplemented: vec![
+                    "--kernel source builds the kernel of a UKI; set Format=uki".to_owned(),
+                ],
+            });
+        }
+        _ => {}
+    }
     config
         .build
         .environment
@@ -161,7 +177,7 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig, tree: &Path) -> Result<
         "ManifestFormat= other than json: which manifests are written",
     );
     match config.output.format {
-        Some(config_model::value::OutputFormat::Uki) => {}
+        Some(OutputFormat::Uki | OutputFormat::Cpio | OutputFormat::Directory) => {}
         // mkosi's default.
         None => unimplemented.push(
             "Format= is not set, so mkosi would write a disk: set Format=uki (disk images \
@@ -169,7 +185,8 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig, tree: &Path) -> Result<
                 .to_owned(),
         ),
         Some(format) => unimplemented.push(format!(
-            "Format={format}: only `uki` is written (with disk images from RepartDirectories=)"
+            "Format={format}: only `uki` (with disk images from RepartDirectories=), `cpio` and \
+             `directory` are written"
         )),
     }
     if unimplemented.is_empty() {
@@ -234,7 +251,6 @@ fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use config_model::UnimplementedSetting;
-    use config_model::value::OutputFormat;
 
     use super::*;
 
@@ -265,6 +281,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("Format=sysext: only `uki`"), "{text}");
+        for written in [OutputFormat::Cpio, OutputFormat::Directory] {
+            let mut config = ImageConfig::default();
+            config.output.format = Some(written);
+            refuse_unimplemented(&config, Path::new("/nonexistent")).unwrap();
+        }
 
         // mkosi's default format is a disk, which is not what this builder writes.
         let text = refuse_unimplemented(&ImageConfig::default(), Path::new("/nonexistent"))

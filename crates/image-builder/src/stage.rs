@@ -39,6 +39,8 @@ pub enum Stage {
     Initrd,
     /// The UKI.
     Uki,
+    /// The image root published as a directory (`Format=directory`).
+    Directory,
     /// The cloud disks of the gcp/azure profiles.
     Disks,
     /// The predicted TPM and TDX measurements of booting the UKI and disk.
@@ -64,6 +66,7 @@ impl Stage {
             Self::Kernel => "kernel",
             Self::Initrd => "initrd",
             Self::Uki => "uki",
+            Self::Directory => "directory",
             Self::Disks => "disk",
             Self::Measure => "measure",
             Self::PostOutput => "postoutput",
@@ -86,6 +89,7 @@ impl fmt::Display for Stage {
             Self::Kernel => "finding the image's kernel",
             Self::Initrd => "writing the initrd",
             Self::Uki => "stitching the UKI",
+            Self::Directory => "publishing the image directory",
             Self::Disks => "writing the disk images",
             Self::Measure => "predicting the measurements",
             Self::PostOutput => "running the post-output scripts",

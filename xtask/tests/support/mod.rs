@@ -50,7 +50,8 @@ pub(crate) fn build(
     run_build(&mut command, "as root")
 }
 
-/// Runs a prepared `xtask image` command; returns the UKI path it printed.
+/// Runs a prepared `xtask image` command; returns the path it printed (the UKI, or the image
+/// of another format).
 pub(crate) fn run_build(command: &mut Command, who: &str) -> PathBuf {
     let started = Instant::now();
     let result = command.output().expect("xtask runs");
@@ -64,9 +65,12 @@ pub(crate) fn run_build(command: &mut Command, who: &str) -> PathBuf {
     );
     eprintln!("built {who} in {:.0?}", started.elapsed());
     let printed = String::from_utf8(result.stdout).unwrap();
-    let efi = PathBuf::from(printed.trim());
-    assert!(efi.is_file(), "xtask printed {printed:?}, not a UKI path");
-    efi
+    let output = PathBuf::from(printed.trim());
+    assert!(
+        output.exists(),
+        "xtask printed {printed:?}, not an output's path"
+    );
+    output
 }
 
 /// The JSON manifest written next to the UKI `efi`.
