@@ -95,11 +95,13 @@ pub(crate) fn run(args: &ImageArgs) -> Result<()> {
         tdx_firmware: args.tdx_firmware.firmware(),
     };
     let observer = TerminalObserver::default();
-    let built = image_builder::build(&request, &observer);
+    let built = image_builder::build_all(&request, &observer);
     observer.finish();
-    let built = built?;
-    print_report(&built);
-    println!("{}", built.output.display());
+    // One path per image on standard output, in build order: the main image last.
+    for image in built? {
+        print_report(&image);
+        println!("{}", image.output.display());
+    }
     Ok(())
 }
 

@@ -408,15 +408,41 @@ fn directory_and_cpio_images_are_their_root() {
     assert_eq!(manifest.artifacts[0].sha256, manifest.rootfs_tree_sha256);
     assert!(root.join("usr/bin/busybox").is_file());
 
-    // The same tree as the guide's initrd: Format=cpio, Output=initrd, the same lock.
+    // The same tree as the guide's initrd (Format=cpio, Output=initrd) with the directory
+    // image as a subimage of mkosi.images/: one command builds both, the subimage first,
+    // each with its own lock.
     let conf = std::fs::read_to_string(tree.join("mkosi.conf")).unwrap();
     std::fs::write(
         tree.join("mkosi.conf"),
         conf.replace("Format=directory", "Format=cpio\nOutput=initrd"),
     )
     .unwrap();
-    let cpio = support::run_build(&mut command, "as root");
-    assert_eq!(cpio, tree.join("mkosi.output/initrd.cpio.zst"));
+    let base = tree.join("mkosi.images/base");
+    std::fs::create_dir_all(&base).unwrap();
+    std::fs::write(
+        base.join("mkosi.conf"),
+        "[Output]\nFormat=directory\n\n[Content]\nPackages=busybox\n",
+    )
+    .unwrap();
+    let result = command.output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let printed = String::from_utf8(result.stdout).unwrap();
+    let outputs: Vec<&str> = printed.lines().collect();
+    let (subimage, cpio) = (
+        tree.join("mkosi.output/base"),
+        tree.join("mkosi.output/initrd.cpio.zst"),
+    );
+    assert_eq!(
+        outputs,
+        [subimage.to_str().unwrap(), cpio.to_str().unwrap()],
+        "the subimage is built first"
+    );
+    assert!(subimage.join("usr/bin/busybox").is_file());
+    assert!(tree.join("mkosi.images/base.lock").is_file());
     let listing = run(
         "sh",
         &[

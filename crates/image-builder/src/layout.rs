@@ -84,6 +84,21 @@ impl LockName {
         }
     }
 
+    /// The lock name of the subimage `name` of `definition`'s `mkosi.images/`:
+    /// `mkosi.images/<name>[+<profile>...].lock` (profiles pass down to subimages).
+    pub fn subimage(definition: &Definition, name: &str) -> Self {
+        let mut stem = name.to_owned();
+        for profile in &definition.profiles {
+            stem.push('+');
+            stem.push_str(profile);
+        }
+        Self {
+            directory: definition.directory.join("mkosi.images"),
+            stem,
+            in_images: false,
+        }
+    }
+
     /// The file name without `.lock`: `flashbox-l1+gcp`.
     pub fn stem(&self) -> &str {
         &self.stem

@@ -61,8 +61,8 @@ pub use deb_resolver::LockMode;
 pub use error::Error;
 pub use layout::{CacheLayout, LockName};
 pub use manifest::Manifest;
-pub use pipeline::{BuiltImage, LockUse, build, image_name};
-pub use prepare::{Prepared, prepare, read_lock, resolve_afresh, write_lock};
+pub use pipeline::{BuiltImage, LockUse, build, build_all, image_name};
+pub use prepare::{Prepared, prepare, prepare_loaded, read_lock, resolve_afresh, write_lock};
 pub use request::{
     ArchiveChoice, BuildRequest, Definition, KernelChoice, OutputDirectory, ResolveRequest,
 };

@@ -27,10 +27,11 @@ use crate::measure;
 use kernel_builder::source::BuiltKernel;
 
 use crate::kernel::{self, KernelImage};
+use crate::layout::LockName;
 use crate::manifest::{
     Artifact, BUILDER_MANIFEST_VERSION, KernelModules, KernelRecord, LockRecord, Manifest,
 };
-use crate::prepare::{Prepared, prepare, read_lock, refuse_unimplemented, write_lock};
+use crate::prepare::{Prepared, prepare_loaded, read_lock, refuse_unimplemented, write_lock};
 use crate::request::{BuildRequest, KernelChoice};
 use crate::skipped::{NotBuilt, skipped_components};
 use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
@@ -93,21 +94,66 @@ struct Job<'a> {
     source_date_epoch: u64,
 }
 
-/// Builds the image `request` describes. Needs root (the image's own dpkg runs in a mount
-/// namespace). Progress goes to `observer`; the result says what was made.
+/// Builds the image `request` describes, after the subimages it depends on (see
+/// [`build_all`]), and returns the main image. Needs root (the image's own dpkg runs in a
+/// mount namespace). Progress goes to `observer`; the result says what was made.
 pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltImage, Error> {
+    let mut built = build_all(request, observer)?;
+    Ok(built.pop().expect("the main image is built last"))
+}
+
+/// Builds every image of the definition as mkosi does: the subimages of `mkosi.images/` the
+/// main image depends on, each after its own dependencies, then the main image; each with its
+/// own lock (`mkosi.images/<name>.lock` for a subimage). Returns them in build order.
+pub fn build_all(
+    request: &BuildRequest,
+    observer: &dyn Observer,
+) -> Result<Vec<BuiltImage>, Error> {
     NamespaceSandbox
         .preflight("building an image")
         .map_err(|source| Error::Rootfs {
             stage: Stage::Configure,
             source,
         })?;
+    let definition = &request.resolve.definition;
+    let images =
+        config_model::load_images(&definition.load_options()).map_err(Error::Definition)?;
+    let several = images.len() > 1;
+    let mut built = Vec::with_capacity(images.len());
+    for image in images {
+        if several {
+            observer.note(&format!("image {}", image.name));
+        }
+        let mut image_request = request.clone();
+        if image.name != "main" {
+            // The kernel flags are the main image's; a subimage that is a UKI gets Debian's.
+            image_request.resolve.kernel = KernelChoice::default_package();
+            image_request.resolve.lock_file =
+                Some(LockName::subimage(definition, &image.name).default_path());
+        }
+        built.push(build_image(
+            &image_request,
+            &image.name,
+            image.loaded,
+            observer,
+        )?);
+    }
+    Ok(built)
+}
+
+/// Builds one image of the definition, `image` (`main` or a subimage's name), as `loaded`.
+fn build_image(
+    request: &BuildRequest,
+    image: &str,
+    loaded: config_model::Loaded,
+    observer: &dyn Observer,
+) -> Result<BuiltImage, Error> {
     let mut stages = StageRunner::new(observer);
     let (prepared, source_date_epoch) = stages.run(Stage::Configure, &[], |observer| {
-        configure(request, observer)
+        configure(request, loaded, observer)
     })?;
     let config = &prepared.config;
-    let name = image_name(config);
+    let name = image_name(config, image);
     let output_dir = request.output_dir.for_config(config);
     std::fs::create_dir_all(&output_dir).at(&output_dir)?;
     let output_dir = output_dir.canonicalize().at(&output_dir)?;
@@ -313,10 +359,11 @@ pub fn build(request: &BuildRequest, observer: &dyn Observer) -> Result<BuiltIma
 /// other settings every root needs, before anything is written).
 fn configure(
     request: &BuildRequest,
+    loaded: config_model::Loaded,
     observer: &dyn Observer,
 ) -> Result<((Prepared, u64), String), Error> {
-    let prepared = prepare(&request.resolve, observer)?;
-    refuse_unimplemented(&prepared.config, &request.resolve.definition.directory)?;
+    let prepared = prepare_loaded(&request.resolve, loaded, observer)?;
+    refuse_unimplemented(&prepared.config)?;
     let (epoch, _) =
         rootfs_assembler::checked_inputs(&prepared.config).map_err(|source| Error::Rootfs {
             stage: Stage::Configure,
@@ -613,13 +660,17 @@ fn stitch_uki(
 /// Where systemd-boot-efi puts systemd-stub in the image.
 const STUB_PATH: &str = "usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 
-/// The outputs' base name, as mkosi names them: `Output=` when set, else
-/// `<ImageId>_<ImageVersion>` (`image` without `ImageId=`).
-pub fn image_name(config: &ImageConfig) -> String {
+/// The outputs' base name of `image` (`main` or a subimage's name), as mkosi names them:
+/// `Output=` when set, else `<ImageId>_<ImageVersion>` for the main image (`image` without
+/// `ImageId=`) and `<name>_<ImageVersion>` for a subimage.
+pub fn image_name(config: &ImageConfig, image: &str) -> String {
     if let Some(output) = &config.output.output {
         return output.clone();
     }
-    let id = config.output.image_id.as_deref().unwrap_or("image");
+    let id = match image {
+        "main" => config.output.image_id.as_deref().unwrap_or("image"),
+        subimage => subimage,
+    };
     match &config.output.image_version {
         Some(version) => format!("{id}_{version}"),
         None => id.to_owned(),

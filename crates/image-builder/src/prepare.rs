@@ -38,6 +38,15 @@ pub struct Prepared {
 pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prepared, Error> {
     let options = request.definition.load_options();
     let loaded = config_model::load(&options).map_err(Error::Definition)?;
+    prepare_loaded(request, loaded, observer)
+}
+
+/// [`prepare`] for a configuration already loaded (one image of a multi-image tree).
+pub fn prepare_loaded(
+    request: &ResolveRequest,
+    loaded: config_model::Loaded,
+    observer: &dyn Observer,
+) -> Result<Prepared, Error> {
     for diagnostic in &loaded.diagnostics {
         observer.warning(&diagnostic.to_string());
     }
@@ -128,7 +137,7 @@ pub fn prepare(request: &ResolveRequest, observer: &dyn Observer) -> Result<Prep
 /// Refuses, for a build, a definition that sets what the build does not implement: settings that change
 /// the image (config-model's record of them, with where each was set) and output formats
 /// other than `uki` (its disk images come from `RepartDirectories=`).
-pub(crate) fn refuse_unimplemented(config: &ImageConfig, tree: &Path) -> Result<(), Error> {
+pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
     let mut unimplemented: Vec<String> = config
         .unimplemented
         .iter()
@@ -144,14 +153,6 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig, tree: &Path) -> Result<
     refuse(
         !build.build_sources.is_empty(),
         "BuildSources=: the sources the scripts see",
-    );
-    refuse(
-        !config.config.dependencies.is_empty(),
-        "Dependencies=: multi-image builds (mkosi.images/)",
-    );
-    refuse(
-        tree.join("mkosi.images").is_dir(),
-        "mkosi.images/: multi-image builds",
     );
     refuse(
         !content.volatile_package_directories.is_empty(),
@@ -258,7 +259,7 @@ mod tests {
     fn a_build_refuses_settings_and_formats_it_does_not_implement() {
         let mut config = ImageConfig::default();
         config.output.format = Some(OutputFormat::Uki);
-        refuse_unimplemented(&config, Path::new("/nonexistent")).unwrap();
+        refuse_unimplemented(&config).unwrap();
 
         config.output.format = Some(OutputFormat::Sysext);
         config.unimplemented.insert(
@@ -272,9 +273,7 @@ mod tests {
             source: "/src".into(),
             target: Some("/work/x".into()),
         }];
-        let text = refuse_unimplemented(&config, Path::new("/nonexistent"))
-            .unwrap_err()
-            .to_string();
+        let text = refuse_unimplemented(&config).unwrap_err().to_string();
         assert!(text.contains("BuildSources=: the sources"), "{text}");
         assert!(
             text.contains("Overlay= (mkosi.conf:3): what the output holds"),
@@ -284,11 +283,11 @@ mod tests {
         for written in [OutputFormat::Cpio, OutputFormat::Directory] {
             let mut config = ImageConfig::default();
             config.output.format = Some(written);
-            refuse_unimplemented(&config, Path::new("/nonexistent")).unwrap();
+            refuse_unimplemented(&config).unwrap();
         }
 
         // mkosi's default format is a disk, which is not what this builder writes.
-        let text = refuse_unimplemented(&ImageConfig::default(), Path::new("/nonexistent"))
+        let text = refuse_unimplemented(&ImageConfig::default())
             .unwrap_err()
             .to_string();
         assert!(text.contains("Format= is not set"), "{text}");

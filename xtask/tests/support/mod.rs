@@ -65,7 +65,8 @@ pub(crate) fn run_build(command: &mut Command, who: &str) -> PathBuf {
     );
     eprintln!("built {who} in {:.0?}", started.elapsed());
     let printed = String::from_utf8(result.stdout).unwrap();
-    let output = PathBuf::from(printed.trim());
+    // One line per image; the main image's is the last.
+    let output = PathBuf::from(printed.lines().last().unwrap_or_default().trim());
     assert!(
         output.exists(),
         "xtask printed {printed:?}, not an output's path"
