@@ -205,6 +205,7 @@ fn a_second_build_elsewhere_gives_the_same_uki() {
     let measurements =
         |efi: &Path| std::fs::read_to_string(efi.with_extension("measurements.json")).unwrap();
     assert_eq!(measurements(first), measurements(&second));
+    std::fs::remove_dir_all(&fresh_cache).unwrap();
 }
 
 #[test]
@@ -240,6 +241,8 @@ fn an_unprivileged_build_gives_the_root_builds_uki() {
         std::os::unix::fs::MetadataExt::uid(&meta).to_string(),
         uid.trim()
     );
+    // Its build tree cache and package cache are gigabytes no later test reads.
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -315,6 +318,7 @@ fn gcp_disk_boots_and_its_workload_runs() {
     let guest = support::boot_and_report(Boot::Disk(&disk), &output.join("boot-disk"));
     support::assert_workload_runs(&guest, &support::not_built(&efi));
     support::measured::assert_measurements_match(&efi, "disk", &guest.tpm);
+    std::fs::remove_dir_all(&output).unwrap();
 }
 
 #[test]
@@ -344,6 +348,8 @@ fn azure_profile_writes_a_fixed_vhd() {
         info.contains(&format!("\"virtual-size\": {disk_len}")),
         "virtual size should be {disk_len}: {info}"
     );
+    // The disk is gigabytes no later test reads.
+    std::fs::remove_dir_all(&output).unwrap();
 }
 
 #[test]

@@ -682,18 +682,32 @@ fn environment_files_add_variables_environment_wins() {
         ),
         (
             "mkosi.env",
-            "# defaults\nexport FROM_DEFAULT=\"a b\"\nSHARED=from-default\n\nLATER=first\n",
+            "# defaults\nQUOTED = \"a b\"\nSHARED=from-default\n\nLATER=first\nFROM_HOST\n",
         ),
-        ("extra.env", "; more\nLATER='second'\n"),
+        ("extra.env", "LATER=second\n"),
     ]);
-    let environment = tree.config(&[], &[]).build.environment;
-    assert_eq!(environment["FROM_DEFAULT"], "a b");
+    let mut host = host();
+    host.environment
+        .insert("FROM_HOST".into(), "host value".into());
+    let config = load(&LoadOptions {
+        directory: tree.root(),
+        includes: Vec::new(),
+        overrides: Vec::new(),
+        host,
+    })
+    .unwrap()
+    .config;
+    let environment = config.build.environment;
+    // As mkosi reads them: trimmed, quotes kept, a bare name from the invoking environment.
+    assert_eq!(environment["QUOTED"], "\"a b\"");
     assert_eq!(environment["SHARED"], "from-conf");
     assert_eq!(environment["LATER"], "second");
+    assert_eq!(environment["FROM_HOST"], "host value");
+    assert!(!environment.keys().any(|k| k.starts_with('#')));
 
     let tree = TestTree::new(&[
         ("mkosi.conf", "[Build]\n"),
-        ("mkosi.env", "ok=1\nnot a line\n"),
+        ("mkosi.env", "ok=1\n=no name\n"),
     ]);
     let err = tree.load(&[], &[]).unwrap_err().to_string();
     assert!(

@@ -224,19 +224,32 @@ impl ArchiveSpec {
             suites.push(suite(format!("{release}-security"), SuiteKind::Security));
             suites.push(suite(format!("{release}-backports"), SuiteKind::Backports));
         }
-        add_sandbox_sources(&mut suites, &options.sandbox)?;
         let mut components = vec!["main".to_owned()];
-        for component in &settings.repositories {
-            if !components.contains(component) {
-                components.push(component.clone());
+        // mkosi's LocalMirror= is one plain repository: `main` only, trusted as it is.
+        if !roots.plain {
+            for component in &settings.repositories {
+                if !components.contains(component) {
+                    components.push(component.clone());
+                }
             }
         }
+        // A tree's `mkosi.sources` is the whole repository set, as mkosi leaves its own out
+        // when the sandbox tree has one.
+        if options
+            .sandbox
+            .source_files
+            .iter()
+            .any(|(name, _)| name == "mkosi.sources")
+        {
+            suites.clear();
+        }
+        add_sandbox_sources(&mut suites, &options.sandbox, &release, &components)?;
         Ok(Self {
             release,
             architecture,
             components,
             suites,
-            check_signatures: settings.repository_key_check != Some(false),
+            check_signatures: settings.repository_key_check != Some(false) && !roots.plain,
             keyring: options.keyring.clone(),
             snapshot: settings.snapshot.clone(),
             snapshot_service: settings
@@ -258,10 +271,16 @@ impl ArchiveSpec {
 }
 
 /// Adds the suites of a sandbox tree's apt sources. A suite the image already reads from the
-/// same archive is read once; the tree's `-backports` replaces the implicit one; any other
-/// suite read from two archives, a flat repository (`./`) and a key written into the source
-/// are refused.
-fn add_sandbox_sources(suites: &mut Vec<SuiteSource>, sandbox: &SandboxApt) -> Result<(), Error> {
+/// same archive is read once, with the tree's extra components; the tree's `-backports`
+/// replaces the implicit one; any other suite read from two archives, a flat repository
+/// (`./`) and a key written into the source are refused. Suites of `release` keep their
+/// Debian role (`trixie-security` is required, has snapshots); others are extra suites.
+fn add_sandbox_sources(
+    suites: &mut Vec<SuiteSource>,
+    sandbox: &SandboxApt,
+    release: &str,
+    components: &[String],
+) -> Result<(), Error> {
     for source in parse_apt_sources(&sandbox.source_files) {
         let base_url = with_slash(&source.uri);
         let keyring = match &source.signed_by {
@@ -289,7 +308,18 @@ fn add_sandbox_sources(suites: &mut Vec<SuiteSource>, sandbox: &SandboxApt) -> R
                 )));
             }
             match suites.iter_mut().find(|s| s.suite == *suite) {
-                Some(known) if known.base_url == base_url => {}
+                Some(known) if known.base_url == base_url => {
+                    let mut merged = known
+                        .components
+                        .clone()
+                        .unwrap_or_else(|| components.to_vec());
+                    for component in &source.components {
+                        if !merged.contains(component) {
+                            merged.push(component.clone());
+                        }
+                    }
+                    known.components = Some(merged);
+                }
                 Some(known) if known.kind == SuiteKind::Backports => {
                     known.base_url.clone_from(&base_url);
                     known.keyring.clone_from(&keyring);
@@ -303,7 +333,11 @@ fn add_sandbox_sources(suites: &mut Vec<SuiteSource>, sandbox: &SandboxApt) -> R
                 None => suites.push(SuiteSource {
                     suite: suite.clone(),
                     base_url: base_url.clone(),
-                    kind: SuiteKind::Extra,
+                    kind: if suite == release || suite.starts_with(&format!("{release}-")) {
+                        SuiteKind::of_suite(suite)
+                    } else {
+                        SuiteKind::Extra
+                    },
                     components: Some(source.components.clone()),
                     keyring: keyring.clone(),
                 }),
@@ -678,8 +712,12 @@ mod tests {
     fn local_mirror_rolling_releases_and_key_fetching() {
         let mut config = config();
         config.distribution.local_mirror = Some("file:///srv/repo".into());
+        config.distribution.repositories = vec!["contrib".into()];
         let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
         assert_eq!(suites(&spec), [("trixie", "file:///srv/repo/")]);
+        // As mkosi writes it: `main` only, `Trusted: yes`.
+        assert_eq!(spec.components, ["main"]);
+        assert!(!spec.check_signatures);
 
         let mut config = self::config();
         config.distribution.release = Some("sid".into());
@@ -718,6 +756,32 @@ mod tests {
             spec.suites.iter().filter(|s| s.suite == "trixie").count(),
             1
         );
+
+        // The same archive with more components: read once, with them.
+        options.sandbox.source_files =
+            list("deb http://mirror.invalid/debian trixie main non-free-firmware\n");
+        let spec = ArchiveSpec::from_config(&config(), &options).unwrap();
+        assert_eq!(
+            spec.suites[0].components.as_deref(),
+            Some(&["main".to_owned(), "non-free-firmware".to_owned()][..])
+        );
+
+        // A tree's mkosi.sources is the whole set: the image's own suites are not read.
+        options.sandbox.source_files = vec![(
+            "mkosi.sources".to_owned(),
+            "Types: deb\nURIs: http://own.invalid/debian\nSuites: trixie trixie-security\n\
+             Components: main\n"
+                .to_owned(),
+        )];
+        let spec = ArchiveSpec::from_config(&config(), &options).unwrap();
+        assert_eq!(
+            suites(&spec),
+            [
+                ("trixie", "http://own.invalid/debian/"),
+                ("trixie-security", "http://own.invalid/debian/")
+            ]
+        );
+        assert_eq!(spec.suites[1].kind, SuiteKind::Security);
 
         for (text, refused) in [
             (

@@ -26,6 +26,19 @@ pub enum Error {
         /// One line per setting: `Name=` at its location and what it changes.
         unimplemented: Vec<String>,
     },
+    /// A post-output script changed the UKI, which the measurements describe as stitched.
+    #[error("a post-output script changed {}: scripts may add outputs, not change the UKI the measurements describe", path.display())]
+    OutputChanged {
+        /// The UKI.
+        path: PathBuf,
+    },
+    /// The staging directory holds something that is neither a regular file nor a directory
+    /// (a symlink a script left), which no digest would describe.
+    #[error("{}: an output must be a regular file or a directory", path.display())]
+    UnexpectedOutput {
+        /// The entry.
+        path: PathBuf,
+    },
     /// A value the pipeline adds to the definition (the kernel package, a kernel source
     /// package) is not a valid package specification.
     #[error("the package `{package}` the pipeline adds is not a valid package name")]

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use build_vocab::{AtPath, Sha256, publish};
+use build_vocab::{AtPath, PathError, Sha256, publish};
 use config_model::ImageConfig;
 use config_model::value::OutputFormat;
 use deb_resolver::fetch::{self, FetchSources};
@@ -281,17 +281,36 @@ fn build_image(
     if !config.content.post_output_scripts.is_empty() {
         let log = job.work_dir.join("logs/postoutput.log");
         stages.run(Stage::PostOutput, std::slice::from_ref(&log), |_| {
-            run_tool_scripts(&job, ToolScriptKind::PostOutput, Some(&staging), &log)
+            // The measurements describe the UKI as it was stitched: a script may add
+            // outputs, not change that one.
+            let uki = made.kernel.as_ref().map(|_| &made.paths[0]);
+            let before = uki.map(|path| Sha256::of_file(path).at(path)).transpose()?;
+            let ran = run_tool_scripts(&job, ToolScriptKind::PostOutput, Some(&staging), &log)?;
+            let after = uki.map(|path| Sha256::of_file(path).at(path)).transpose()?;
+            if before != after {
+                return Err(Error::OutputChanged {
+                    path: made.paths[0].clone(),
+                });
+            }
+            Ok(ran)
         })?;
     }
 
     let manifest_path = output_dir.join(format!("{name}.manifest"));
     let (manifest, published) = stages.run(Stage::Manifest, &[], |_| {
+        // The previous build's manifest goes first: until the new one is written, the
+        // outputs have no manifest rather than one that does not describe them.
+        match std::fs::remove_file(&manifest_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(PathError::new(&manifest_path, e).into());
+            }
+            _ => {}
+        }
         // The builder's outputs first, in the order they were made, then what scripts added.
         let published = publish_staged(&staging, &made.paths, &output_dir)?;
         let artifacts = published
             .iter()
-            .map(|path| artifact(path, &rootfs.digest))
+            .map(|path| artifact(path))
             .collect::<Result<Vec<_>, _>>()?;
         let manifest = Manifest {
             manifest_version: rootfs.manifest.manifest_version,
@@ -677,13 +696,24 @@ pub fn image_name(config: &ImageConfig, image: &str) -> String {
     }
 }
 
-/// An output and its sha256: of the file, or for the image root published as a directory,
-/// its tree digest.
-fn artifact(path: &Path, root: &rootfs_assembler::TreeDigest) -> Result<Artifact, Error> {
-    let sha256 = if path.is_dir() {
-        root.sha256
-    } else {
+/// An output and its sha256: of the file, or of a directory (the image root of
+/// `Format=directory`, or one a script made) its tree digest as published. Anything else (a
+/// symlink a script left) is refused: its digest would describe what it points to.
+fn artifact(path: &Path) -> Result<Artifact, Error> {
+    let meta = std::fs::symlink_metadata(path).at(path)?;
+    let sha256 = if meta.is_dir() {
+        rootfs_assembler::tree_digest(path)
+            .map_err(|source| Error::Rootfs {
+                stage: Stage::Manifest,
+                source,
+            })?
+            .sha256
+    } else if meta.is_file() {
         Sha256::of_file(path).at(path)?
+    } else {
+        return Err(Error::UnexpectedOutput {
+            path: path.to_owned(),
+        });
     };
     Ok(Artifact {
         path: path

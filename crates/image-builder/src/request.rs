@@ -126,7 +126,8 @@ pub struct ArchiveChoice {
     pub apt_root: PathBuf,
     /// The snapshot service's base URL (archives under `<base>/archive/debian/<id>/`): read
     /// for `Snapshot=` when `Mirror=` is unset, and for locked files the mirror no longer
-    /// serves. Without it `Snapshot=` is an error and such files cannot be fetched.
+    /// serves. Without it (and without `Mirror=`) `Snapshot=` is not followed, with a
+    /// warning, and such files cannot be fetched.
     pub snapshot_service: Option<String>,
 }
 

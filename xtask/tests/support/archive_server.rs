@@ -5,8 +5,9 @@
 //! - The mirror serves the lock's files under `/debian/` and `/debian-security/` (by their
 //!   suite), except the ones it "dropped", as a mirror does after a point release.
 //! - The snapshot service behaves as Debian's does: it holds snapshots of each archive, each
-//!   taken some hours after one of the lock's Release dates, serves every locked file of the
-//!   archive under `/archive/<archive>/<id>/<pool path>`, and answers a time that is not a
+//!   taken some hours after one of the lock's Release dates, serves a locked file under
+//!   `/archive/<archive>/<id>/<pool path>` in the snapshots taken after its suite's Release
+//!   (not in earlier ones, which predate it), and answers a time that is not a
 //!   snapshot id with a redirect to the last snapshot taken at or before it (404 before the
 //!   first).
 //!
@@ -39,20 +40,8 @@ impl LoopbackArchive {
     pub(crate) fn start(lock: &Path, cache: &Path, drop_every: usize) -> Self {
         let lock = Lock::from_toml(&std::fs::read_to_string(lock).unwrap()).unwrap();
         let cache = Cache::new(cache);
-        // (archive, pool path) -> the verified file in the cache.
-        let mut files = BTreeMap::new();
-        let mut dropped = Vec::new();
-        for (index, package) in lock.packages.iter().enumerate() {
-            let archive = SuiteKind::of_suite(&package.suite)
-                .archive_name()
-                .expect("the lock has only Debian suites");
-            let file = cache.path_of(&package.sha256);
-            assert!(file.is_file(), "{} is not in the cache", package.path);
-            files.insert((archive.to_owned(), package.path.clone()), file);
-            if index % drop_every == 0 {
-                dropped.push(package.path.clone());
-            }
-        }
+        // The snapshot taken after each suite's Release, by suite.
+        let mut taken_after: BTreeMap<String, String> = BTreeMap::new();
         let mut snapshot_ids: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for source in &lock.sources {
             let Some(date) = source.date.as_deref() else {
@@ -62,10 +51,25 @@ impl LoopbackArchive {
             let archive = SuiteKind::of_suite(&source.suite)
                 .archive_name()
                 .expect("the lock has only Debian suites");
-            snapshot_ids
-                .entry(archive.to_owned())
-                .or_default()
-                .push(snapshot_id(released + SNAPSHOT_DELAY_SECONDS));
+            let id = snapshot_id(released + SNAPSHOT_DELAY_SECONDS);
+            taken_after.insert(source.suite.clone(), id.clone());
+            snapshot_ids.entry(archive.to_owned()).or_default().push(id);
+        }
+        // (archive, pool path) -> the verified file in the cache, and the first snapshot
+        // that holds it (the one after its suite's Release: earlier ones predate it).
+        let mut files = BTreeMap::new();
+        let mut dropped = Vec::new();
+        for (index, package) in lock.packages.iter().enumerate() {
+            let archive = SuiteKind::of_suite(&package.suite)
+                .archive_name()
+                .expect("the lock has only Debian suites");
+            let file = cache.path_of(&package.sha256);
+            assert!(file.is_file(), "{} is not in the cache", package.path);
+            let first = taken_after[&package.suite].clone();
+            files.insert((archive.to_owned(), package.path.clone()), (file, first));
+            if index % drop_every == 0 {
+                dropped.push(package.path.clone());
+            }
         }
         let files = Arc::new(files);
         let mirror_files = files.clone();
@@ -75,7 +79,7 @@ impl LoopbackArchive {
             if mirror_dropped.iter().any(|d| d == pool_path) {
                 return None;
             }
-            let file = mirror_files.get(&(archive.to_owned(), pool_path.to_owned()))?;
+            let (file, _) = mirror_files.get(&(archive.to_owned(), pool_path.to_owned()))?;
             Some(Reply::File(file.clone()))
         });
         let snapshots = Server::start(move |path| {
@@ -93,8 +97,8 @@ impl LoopbackArchive {
                     "/archive/{archive}/{taken}/{pool_path}"
                 )));
             }
-            let file = files.get(&(archive.to_owned(), pool_path.to_owned()))?;
-            Some(Reply::File(file.clone()))
+            let (file, first) = files.get(&(archive.to_owned(), pool_path.to_owned()))?;
+            (first.as_str() <= taken.as_str()).then(|| Reply::File(file.clone()))
         });
         Self {
             mirror,

@@ -79,10 +79,14 @@ pub(super) fn read_or_run(path: &Path, cwd: &Path) -> Result<String, ConfigError
 const MAX_ENVIRONMENT_FILE: u64 = 1 << 20;
 
 /// Adds the variables of `EnvironmentFiles=` to `Environment=`, which wins, as mkosi merges
-/// them: each file in order (a later file wins over an earlier one), in systemd's
-/// environment-file syntax: `KEY=VALUE` lines, blank lines and `#`/`;` comments skipped, an
-/// optional `export `, a value optionally in single or double quotes.
-pub(super) fn merge_environment_files(config: &mut ImageConfig) -> Result<(), ConfigError> {
+/// them: each file in order (a later file wins over an earlier one), each line `KEY=VALUE`
+/// with both sides trimmed and the value taken as written (quotes included), a bare `KEY`
+/// taking the invoking environment's value. Blank lines and `#` comment lines are skipped
+/// (mkosi would make them variables no script can name).
+pub(super) fn merge_environment_files(
+    config: &mut ImageConfig,
+    host_environment: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ConfigError> {
     let mut from_files = std::collections::BTreeMap::new();
     for path in &config.build.environment_files {
         let read = |source| ConfigError::Read {
@@ -100,34 +104,25 @@ pub(super) fn merge_environment_files(config: &mut ImageConfig) -> Result<(), Co
             return Err(read(std::io::Error::other("larger than 1 MiB")));
         }
         for (index, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let invalid = || ConfigError::InvalidValue {
-                location: location_of(path, index + 1),
-                setting: "EnvironmentFiles".into(),
-                reason: ValueError::expected("KEY=VALUE", line),
+            let (key, value) = match trimmed.split_once('=') {
+                Some((key, value)) => (key.trim(), value.trim().to_owned()),
+                None => (
+                    trimmed,
+                    host_environment.get(trimmed).cloned().unwrap_or_default(),
+                ),
             };
-            let (key, value) = line.split_once('=').ok_or_else(invalid)?;
-            let key = key.trim();
-            let valid_key = !key.is_empty()
-                && !key.starts_with(|c: char| c.is_ascii_digit())
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid_key {
-                return Err(invalid());
+            if key.is_empty() || key.contains('\0') || value.contains('\0') {
+                return Err(ConfigError::InvalidValue {
+                    location: location_of(path, index + 1),
+                    setting: "EnvironmentFiles".into(),
+                    reason: ValueError::expected("KEY=VALUE", trimmed),
+                });
             }
-            let value = value.trim();
-            let unquoted = [('"', '"'), ('\'', '\'')]
-                .iter()
-                .find_map(|(open, close)| {
-                    value
-                        .strip_prefix(*open)
-                        .and_then(|rest| rest.strip_suffix(*close))
-                })
-                .unwrap_or(value);
-            from_files.insert(key.to_owned(), unquoted.to_owned());
+            from_files.insert(key.to_owned(), value);
         }
     }
     for (key, value) in from_files {

@@ -146,7 +146,7 @@ fn load_main(options: &LoadOptions) -> Result<(Loaded, bool), ConfigError> {
     let config_dir = config_directory(&options.directory);
     loader.read_directory(&config_dir, DirectoryRole::TOP)?;
     let mut config = loader.view()?;
-    files::merge_environment_files(&mut config)?;
+    files::merge_environment_files(&mut config, &options.host.environment)?;
     let dependencies_set = loader.assigned.contains("Dependencies");
     let loaded = Loaded {
         config,
@@ -203,7 +203,7 @@ pub fn load_images(options: &LoadOptions) -> Result<Vec<LoadedImage>, ConfigErro
             }
             let mut config = loader.view()?;
             setting::scope::force_universal(&main.config, &mut config);
-            files::merge_environment_files(&mut config)?;
+            files::merge_environment_files(&mut config, &options.host.environment)?;
             subimages.push(LoadedImage {
                 name,
                 loaded: Loaded {

@@ -350,6 +350,8 @@ pub fn load_archive(
                 }
                 continue;
             }
+            // Whether this component's arch index lists `Architecture: all` packages too.
+            let mut arch_index_has_all = false;
             for arch in &architectures {
                 let path = format!("{component}/binary-{arch}/Packages");
                 if arch == "all" && !has_index(&release, &path) {
@@ -358,10 +360,14 @@ pub fn load_archive(
                 let loaded = load_index(&client, source, &release, &url, &path, cache, progress);
                 let (index, sha) = match loaded {
                     Ok(loaded) => loaded,
-                    // `binary-all` adds to the arch index, which lists the suite's
-                    // `Architecture: all` packages too; a mirror caught mid-sync on it
-                    // costs a warning, not the build.
-                    Err(error) if arch == "all" && is_mirror_fault(&error) => {
+                    // Where the arch index lists the `Architecture: all` packages too (as
+                    // Debian's security archive does without saying so in its Release),
+                    // `binary-all` only repeats them: a mirror caught mid-sync on it costs a
+                    // warning. Where it does not, it is the only list of them, and its loss
+                    // is an error like any other index's.
+                    Err(error)
+                        if arch == "all" && arch_index_has_all && is_mirror_fault(&error) =>
+                    {
                         progress.message(&format!(
                             "{}: {path} left out, the mirror serves it wrong: {error}",
                             source.suite
@@ -384,6 +390,9 @@ pub fn load_archive(
                     line: 0,
                     message: "index is not UTF-8".into(),
                 })?;
+                if arch != "all" {
+                    arch_index_has_all = text.contains("\nArchitecture: all\n");
+                }
                 let origin = universe.add_origin(Origin {
                     suite: source.suite.clone(),
                     component: component.clone(),

@@ -852,3 +852,54 @@ fn sandbox_trees_add_repositories_with_their_own_keys() {
     let err = sandbox_apt(&trees).unwrap_err().to_string();
     assert!(err.contains("/etc/apt/preferences.d/pin"), "{err}");
 }
+
+/// A `binary-all` index the mirror serves wrong is left out, with a warning, only where the
+/// arch index lists the `Architecture: all` packages too; else it is an error.
+#[test]
+fn a_broken_binary_all_index_is_left_out_only_where_the_arch_index_has_its_packages() {
+    let setup = Setup::new();
+    let all_index = "Package: extra-all\nVersion: 1\nArchitecture: all\n\n";
+    let serve = |packages: &str| {
+        let xz_packages = xz(packages.as_bytes());
+        let all_xz = xz(all_index.as_bytes());
+        let release = setup
+            .archive
+            .release_of("trixie", packages, &xz_packages)
+            .replace("No-Support-for-Architecture-all: Packages\n", "")
+            + &format!(
+                " {} {} main/binary-all/Packages.xz\n",
+                Sha256::of(&all_xz),
+                all_xz.len()
+            );
+        setup.server.put(
+            "/debian/dists/trixie/InRelease",
+            Reply::Bytes(setup.archive.key.clearsign(&release)),
+        );
+        setup.server.put(
+            "/debian/dists/trixie/main/binary-amd64/Packages.xz",
+            Reply::Bytes(xz_packages),
+        );
+        // Served wrong: other bytes than the Release names.
+        setup.server.put(
+            "/debian/dists/trixie/main/binary-all/Packages.xz",
+            Reply::Bytes(xz(b"Package: stale\n")),
+        );
+    };
+    // The test archive's arch index lists `unrelated`, an `Architecture: all` package.
+    serve(&setup.archive.packages.clone());
+    setup.resolve(&setup.config(&["hello"])).unwrap();
+
+    let arch_only: String = setup
+        .archive
+        .packages
+        .split("\n\n")
+        .filter(|p| !p.is_empty() && !p.contains("Architecture: all"))
+        .map(|p| format!("{p}\n\n"))
+        .collect();
+    serve(&arch_only);
+    let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
+    assert!(
+        matches!(&err, Error::HashMismatch { url, .. } | Error::SizeMismatch { url, .. } if url.contains("binary-all")),
+        "{err}"
+    );
+}

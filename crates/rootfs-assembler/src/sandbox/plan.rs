@@ -99,6 +99,13 @@ pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<OsStri
         Place::Tools { cwd } => {
             host_tools(&mut args, inputs);
             args.one("--tmpfs", "/run");
+            if let (true, Some(ResolvConf::BindOver { path })) =
+                (sandbox.network, &inputs.resolv_conf)
+            {
+                if path.starts_with("/run/") {
+                    args.two("--ro-bind", "/etc/resolv.conf", path);
+                }
+            }
             work_binds(&mut args, sandbox, Path::new("/"));
             args.one("--chdir", cwd);
         }
@@ -324,6 +331,24 @@ mod tests {
             !args.contains("/home") && !args.contains("--bind / /"),
             "{args}"
         );
+
+        // With the network, a resolv.conf that links into /run is bound into the new /run.
+        let mut networked = sandbox();
+        networked.network = true;
+        let inputs = PlanInputs {
+            resolv_conf: Some(ResolvConf::BindOver {
+                path: "/run/systemd/resolve/stub-resolv.conf".into(),
+            }),
+            ..inputs
+        };
+        let args = text(&plan(&networked, &place, &inputs));
+        assert!(
+            args.contains(
+                "--tmpfs /run --ro-bind /etc/resolv.conf /run/systemd/resolve/stub-resolv.conf"
+            ),
+            "{args}"
+        );
+        assert!(!args.contains("--unshare-net"), "{args}");
     }
 
     #[test]

@@ -41,11 +41,12 @@ pub(super) fn run(sandbox: &Sandbox, command: &SandboxCommand) -> Result<(), Err
 fn run_prepared(sandbox: &Sandbox, command: &SandboxCommand, shown: String) -> Result<(), Error> {
     let inputs = PlanInputs {
         resolv_conf: match command.place {
-            Place::Chroot { .. } | Place::Host { .. } if sandbox.network => {
-                resolv_conf_place(&sandbox.root)
-            }
-            // The host's own `/etc` (and so its resolv.conf) is what a tools command sees.
-            _ => None,
+            _ if !sandbox.network => None,
+            Place::Chroot { .. } | Place::Host { .. } => resolv_conf_place(&sandbox.root),
+            // The host's own `/etc` is what a tools command sees; where its resolv.conf is a
+            // link into `/run` (systemd-resolved), the file it names is bound into the fresh
+            // `/run`.
+            Place::Tools { .. } => resolv_conf_place(Path::new("/")),
         },
         host_top_level: match command.place {
             Place::Host { .. } | Place::Tools { .. } => host_top_level(),
