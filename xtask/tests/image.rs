@@ -424,12 +424,21 @@ fn directory_and_cpio_images_are_their_root() {
     )
     .unwrap();
     let base = tree.join("mkosi.images/base");
-    std::fs::create_dir_all(&base).unwrap();
+    std::fs::create_dir_all(base.join("mkosi.extra")).unwrap();
     std::fs::write(
         base.join("mkosi.conf"),
         "[Output]\nFormat=directory\n\n[Content]\nPackages=busybox\n",
     )
     .unwrap();
+    // The main image's sync script runs before any image is built, as in mkosi: what it
+    // puts in the subimage's extra tree reaches the subimage.
+    let sync = tree.join("mkosi.sync");
+    std::fs::write(
+        &sync,
+        "#!/bin/sh\nset -eu\necho synced > \"$SRCDIR/mkosi.images/base/mkosi.extra/synced\"\n",
+    )
+    .unwrap();
+    run("chmod", &["755", sync.to_str().unwrap()]);
     let result = command.output().unwrap();
     assert!(
         result.status.success(),
@@ -448,6 +457,10 @@ fn directory_and_cpio_images_are_their_root() {
         "the subimage is built first"
     );
     assert!(subimage.join("usr/bin/busybox").is_file());
+    assert_eq!(
+        std::fs::read_to_string(subimage.join("synced")).unwrap(),
+        "synced\n"
+    );
     assert!(tree.join("mkosi.images/base.lock").is_file());
     let listing = run(
         "sh",

@@ -119,10 +119,11 @@ pub fn build_all(
     let images =
         config_model::load_images(&definition.load_options()).map_err(Error::Definition)?;
     let several = images.len() > 1;
-    let mut built = Vec::with_capacity(images.len());
+    // As mkosi: every image is configured and its sync scripts run before any is built.
+    let mut configured = Vec::with_capacity(images.len());
     for image in images {
         if several {
-            observer.note(&format!("image {}", image.name));
+            observer.note(&format!("image {}: configure", image.name));
         }
         let mut image_request = request.clone();
         if image.name != "main" {
@@ -131,49 +132,101 @@ pub fn build_all(
             image_request.resolve.lock_file =
                 Some(LockName::subimage(definition, &image.name).default_path());
         }
-        built.push(build_image(
-            &image_request,
-            &image.name,
+        configured.push(configure_image(
+            image_request,
+            image.name,
             image.loaded,
             observer,
         )?);
     }
+    let mut built = Vec::with_capacity(configured.len());
+    for image in configured {
+        if several {
+            observer.note(&format!("image {}: build", image.image));
+        }
+        built.push(build_image(image)?);
+    }
     Ok(built)
 }
 
-/// Builds one image of the definition, `image` (`main` or a subimage's name), as `loaded`.
-fn build_image(
-    request: &BuildRequest,
-    image: &str,
+/// One image of the definition, configured, its work directory fresh and its sync scripts
+/// run: what [`build_image`] builds.
+struct ConfiguredImage<'a> {
+    request: BuildRequest,
+    /// `main`, or a subimage's name.
+    image: String,
+    prepared: Prepared,
+    source_date_epoch: u64,
+    output_dir: PathBuf,
+    work_dir: PathBuf,
+    stages: StageRunner<'a>,
+}
+
+/// Configures `image` as `loaded`, makes its work directory afresh and runs its sync scripts.
+fn configure_image<'a>(
+    request: BuildRequest,
+    image: String,
     loaded: config_model::Loaded,
-    observer: &dyn Observer,
-) -> Result<BuiltImage, Error> {
+    observer: &'a dyn Observer,
+) -> Result<ConfiguredImage<'a>, Error> {
     let mut stages = StageRunner::new(observer);
     let (prepared, source_date_epoch) = stages.run(Stage::Configure, &[], |observer| {
-        configure(request, loaded, observer)
+        configure(&request, loaded, observer)
     })?;
     let config = &prepared.config;
-    let name = image_name(config, image);
+    let name = image_name(config, &image);
     let output_dir = request.output_dir.for_config(config);
     std::fs::create_dir_all(&output_dir).at(&output_dir)?;
     let output_dir = output_dir.canonicalize().at(&output_dir)?;
-
-    let job = Job {
-        request,
-        config,
-        src_dir: &request.resolve.definition.directory,
-        work_dir: output_dir.join(format!(".work-{name}")),
-        source_date_epoch,
-    };
-    if job.work_dir.exists() {
-        std::fs::remove_dir_all(&job.work_dir).at(&job.work_dir)?;
+    let work_dir = output_dir.join(format!(".work-{name}"));
+    if work_dir.exists() {
+        std::fs::remove_dir_all(&work_dir).at(&work_dir)?;
     }
     if !config.content.sync_scripts.is_empty() {
-        let log = job.work_dir.join("logs/sync.log");
+        let job = Job {
+            request: &request,
+            config,
+            src_dir: &request.resolve.definition.directory,
+            work_dir: work_dir.clone(),
+            source_date_epoch,
+        };
+        let log = work_dir.join("logs/sync.log");
         stages.run(Stage::Sync, std::slice::from_ref(&log), |_| {
             run_tool_scripts(&job, ToolScriptKind::Sync, None, &log)
         })?;
     }
+    Ok(ConfiguredImage {
+        request,
+        image,
+        prepared,
+        source_date_epoch,
+        output_dir,
+        work_dir,
+        stages,
+    })
+}
+
+/// Builds one configured image of the definition.
+fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
+    let ConfiguredImage {
+        request,
+        image,
+        prepared,
+        source_date_epoch,
+        output_dir,
+        work_dir,
+        mut stages,
+    } = configured;
+    let request = &request;
+    let config = &prepared.config;
+    let name = image_name(config, &image);
+    let job = Job {
+        request,
+        config,
+        src_dir: &request.resolve.definition.directory,
+        work_dir,
+        source_date_epoch,
+    };
 
     let lock_path = request.resolve.lock_path();
     let (lock, lock_use) = stages.run(Stage::Resolve, &[], |observer| {
