@@ -126,6 +126,9 @@ pub struct SuiteSource {
     pub components: Option<Vec<String>>,
     /// Its keyring, when not the archive's (`Signed-By=` of a sandbox tree's source).
     pub keyring: Option<PathBuf>,
+    /// Read without a signature check: only `LocalMirror=`, as mkosi writes it
+    /// (`Trusted: yes`).
+    pub trusted: bool,
 }
 
 impl SuiteSource {
@@ -137,6 +140,7 @@ impl SuiteSource {
             kind,
             components: None,
             keyring: None,
+            trusted: false,
         }
     }
 
@@ -215,7 +219,10 @@ impl ArchiveSpec {
             };
             SuiteSource::debian(suite, base_url, kind)
         };
-        let mut suites = vec![suite(release.clone(), SuiteKind::Release)];
+        let mut suites = vec![SuiteSource {
+            trusted: roots.plain,
+            ..suite(release.clone(), SuiteKind::Release)
+        }];
         let rolling = matches!(release.as_str(), "sid" | "unstable");
         if !rolling && !roots.plain {
             if settings.snapshot.is_none() {
@@ -249,7 +256,7 @@ impl ArchiveSpec {
             architecture,
             components,
             suites,
-            check_signatures: settings.repository_key_check != Some(false) && !roots.plain,
+            check_signatures: settings.repository_key_check != Some(false),
             keyring: options.keyring.clone(),
             snapshot: settings.snapshot.clone(),
             snapshot_service: settings
@@ -340,6 +347,7 @@ fn add_sandbox_sources(
                     },
                     components: Some(source.components.clone()),
                     keyring: keyring.clone(),
+                    trusted: false,
                 }),
             }
         }
@@ -715,9 +723,24 @@ mod tests {
         config.distribution.repositories = vec!["contrib".into()];
         let spec = ArchiveSpec::from_config(&config, &host()).unwrap();
         assert_eq!(suites(&spec), [("trixie", "file:///srv/repo/")]);
-        // As mkosi writes it: `main` only, `Trusted: yes`.
+        // As mkosi writes it: `main` only, `Trusted: yes`; a tree's suites are still checked.
         assert_eq!(spec.components, ["main"]);
-        assert!(!spec.check_signatures);
+        assert!(spec.suites[0].trusted);
+        let mut options = host();
+        options.sandbox.source_files = vec![(
+            "vendor.list".to_owned(),
+            "deb http://vendor.invalid/apt stable main\n".to_owned(),
+        )];
+        let spec = ArchiveSpec::from_config(&config, &options).unwrap();
+        assert!(spec.check_signatures);
+        assert!(
+            !spec
+                .suites
+                .iter()
+                .find(|s| s.suite == "stable")
+                .unwrap()
+                .trusted
+        );
 
         let mut config = self::config();
         config.distribution.release = Some("sid".into());

@@ -26,10 +26,11 @@ pub enum Error {
         /// One line per setting: `Name=` at its location and what it changes.
         unimplemented: Vec<String>,
     },
-    /// A post-output script changed the UKI, which the measurements describe as stitched.
-    #[error("a post-output script changed {}: scripts may add outputs, not change the UKI the measurements describe", path.display())]
+    /// A post-output script changed one of the builder's outputs (the UKI, a disk, the
+    /// measurements), which the manifest and the measurements describe as made.
+    #[error("a post-output script changed {}: scripts may add outputs, not change the builder's, which the measurements describe", path.display())]
     OutputChanged {
-        /// The UKI.
+        /// The output.
         path: PathBuf,
     },
     /// The staging directory holds something that is neither a regular file nor a directory

@@ -334,15 +334,15 @@ fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
     if !config.content.post_output_scripts.is_empty() {
         let log = job.work_dir.join("logs/postoutput.log");
         stages.run(Stage::PostOutput, std::slice::from_ref(&log), |_| {
-            // The measurements describe the UKI as it was stitched: a script may add
-            // outputs, not change that one.
-            let uki = made.kernel.as_ref().map(|_| &made.paths[0]);
-            let before = uki.map(|path| Sha256::of_file(path).at(path)).transpose()?;
+            // The manifest and the measurements describe the builder's outputs as they were
+            // made (the UKI, the disks' partition tables): a script may add outputs, not
+            // change those.
+            let before = file_digests(&made.paths)?;
             let ran = run_tool_scripts(&job, ToolScriptKind::PostOutput, Some(&staging), &log)?;
-            let after = uki.map(|path| Sha256::of_file(path).at(path)).transpose()?;
-            if before != after {
+            let after = file_digests(&made.paths)?;
+            if let Some(index) = (0..before.len()).find(|&i| before[i] != after[i]) {
                 return Err(Error::OutputChanged {
-                    path: made.paths[0].clone(),
+                    path: made.paths[index].clone(),
                 });
             }
             Ok(ran)
@@ -351,6 +351,13 @@ fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
 
     let manifest_path = output_dir.join(format!("{name}.manifest"));
     let (manifest, published) = stages.run(Stage::Manifest, &[], |_| {
+        // The builder's outputs first, in the order they were made, then what scripts added;
+        // each checked and digested where it is staged, before anything is replaced.
+        let staged = staged_outputs(&staging, &made.paths)?;
+        let artifacts = staged
+            .iter()
+            .map(|path| artifact(path))
+            .collect::<Result<Vec<_>, _>>()?;
         // The previous build's manifest goes first: until the new one is written, the
         // outputs have no manifest rather than one that does not describe them.
         match std::fs::remove_file(&manifest_path) {
@@ -359,12 +366,7 @@ fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
             }
             _ => {}
         }
-        // The builder's outputs first, in the order they were made, then what scripts added.
-        let published = publish_staged(&staging, &made.paths, &output_dir)?;
-        let artifacts = published
-            .iter()
-            .map(|path| artifact(path))
-            .collect::<Result<Vec<_>, _>>()?;
+        let published = publish_staged(&staged, &output_dir)?;
         let manifest = Manifest {
             manifest_version: rootfs.manifest.manifest_version,
             builder_manifest_version: BUILDER_MANIFEST_VERSION,
@@ -797,14 +799,9 @@ impl Made {
     }
 }
 
-/// Moves every entry of `staging` into `output_dir` (each by one rename, replacing what was
-/// there), then syncs `output_dir`. Returns the published paths: `made` (the builder's own
-/// outputs) first in their order, then what the scripts added, by name.
-fn publish_staged(
-    staging: &Path,
-    made: &[PathBuf],
-    output_dir: &Path,
-) -> Result<Vec<PathBuf>, Error> {
+/// The entries of `staging` in publishing order: `made` (the builder's own outputs) first in
+/// their order, then what the scripts added, by name.
+fn staged_outputs(staging: &Path, made: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut added: Vec<PathBuf> = std::fs::read_dir(staging)
         .at(staging)?
         .map(|entry| entry.map(|e| e.path()))
@@ -812,8 +809,14 @@ fn publish_staged(
         .at(staging)?;
     added.retain(|path| !made.contains(path));
     added.sort();
-    let mut published = Vec::with_capacity(made.len() + added.len());
-    for staged in made.iter().chain(&added) {
+    Ok(made.iter().cloned().chain(added).collect())
+}
+
+/// Moves each of `staged` into `output_dir` (each by one rename, replacing what was there),
+/// then syncs `output_dir`. Returns the published paths, in order.
+fn publish_staged(staged: &[PathBuf], output_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut published = Vec::with_capacity(staged.len());
+    for staged in staged {
         let Some(file) = staged.file_name() else {
             continue;
         };
@@ -828,6 +831,20 @@ fn publish_staged(
         .and_then(|dir| dir.sync_all())
         .at(output_dir)?;
     Ok(published)
+}
+
+/// The sha256 of each of `paths` that is a regular file (`None` for the others).
+fn file_digests(paths: &[PathBuf]) -> Result<Vec<Option<Sha256>>, Error> {
+    paths
+        .iter()
+        .map(|path| {
+            if path.is_file() {
+                Ok(Some(Sha256::of_file(path).at(path)?))
+            } else {
+                Ok(None)
+            }
+        })
+        .collect()
 }
 
 /// Runs the tool scripts of `kind` for `job`, with `staging` as `/work/out`.
@@ -878,4 +895,62 @@ fn remove_work_trees(paths: &[PathBuf]) -> Result<(), Error> {
         removed.at(path)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_outputs_publish_in_order_and_symlinks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (staging, output) = (dir.path().join("staging"), dir.path().join("out"));
+        std::fs::create_dir_all(staging.join("root/etc")).unwrap();
+        std::fs::create_dir_all(output.join("root/old")).unwrap();
+        std::fs::write(staging.join("image.efi"), b"uki").unwrap();
+        std::fs::write(staging.join("SHA256SUMS"), b"sums").unwrap();
+        std::fs::write(staging.join("root/etc/os-release"), b"ID=debian\n").unwrap();
+        let made = [staging.join("image.efi"), staging.join("root")];
+        let staged = staged_outputs(&staging, &made).unwrap();
+        assert_eq!(
+            staged,
+            [
+                staging.join("image.efi"),
+                staging.join("root"),
+                staging.join("SHA256SUMS")
+            ]
+        );
+        let artifacts: Vec<Artifact> = staged.iter().map(|p| artifact(p).unwrap()).collect();
+        assert_eq!(artifacts[0].sha256, Sha256::of(b"uki"));
+        assert_eq!(
+            artifacts[1].sha256,
+            rootfs_assembler::tree_digest(&staging.join("root"))
+                .unwrap()
+                .sha256
+        );
+        let published = publish_staged(&staged, &output).unwrap();
+        assert_eq!(published[2], output.join("SHA256SUMS"));
+        // A directory output replaces the old one whole.
+        assert!(output.join("root/etc/os-release").is_file());
+        assert!(!output.join("root/old").exists());
+        assert!(std::fs::read_dir(&staging).unwrap().next().is_none());
+
+        // A symlink a script left is refused before anything is published.
+        std::os::unix::fs::symlink("/dev/zero", staging.join("zero")).unwrap();
+        let err = artifact(&staging.join("zero")).unwrap_err();
+        assert!(matches!(err, Error::UnexpectedOutput { .. }), "{err}");
+    }
+
+    #[test]
+    fn outputs_are_compared_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, sub) = (dir.path().join("disk.raw"), dir.path().join("tree"));
+        std::fs::write(&file, b"before").unwrap();
+        std::fs::create_dir(&sub).unwrap();
+        let paths = [file.clone(), sub];
+        let before = file_digests(&paths).unwrap();
+        assert_eq!(before[1], None);
+        std::fs::write(&file, b"after").unwrap();
+        assert_ne!(file_digests(&paths).unwrap(), before);
+    }
 }

@@ -885,9 +885,31 @@ fn a_broken_binary_all_index_is_left_out_only_where_the_arch_index_has_its_packa
             Reply::Bytes(xz(b"Package: stale\n")),
         );
     };
+    /// Keeps the notices a load gives.
+    #[derive(Default)]
+    struct Notices(Mutex<Vec<String>>);
+    impl Progress for Notices {
+        fn message(&self, text: &str) {
+            self.0.lock().unwrap().push(text.to_owned());
+        }
+    }
     // The test archive's arch index lists `unrelated`, an `Architecture: all` package.
     serve(&setup.archive.packages.clone());
-    setup.resolve(&setup.config(&["hello"])).unwrap();
+    let notices = Notices::default();
+    resolve(
+        &setup.config(&["hello"]),
+        &setup.options(),
+        &setup.cache(),
+        &notices,
+    )
+    .unwrap();
+    let notices = notices.0.into_inner().unwrap();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("main/binary-all/Packages left out")),
+        "{notices:?}"
+    );
 
     let arch_only: String = setup
         .archive

@@ -102,8 +102,10 @@ pub fn plan(sandbox: &Sandbox, place: &Place, inputs: &PlanInputs) -> Vec<OsStri
             if let (true, Some(ResolvConf::BindOver { path })) =
                 (sandbox.network, &inputs.resolv_conf)
             {
+                // `-try`: with the resolver stopped the link dangles, and the script runs
+                // without DNS rather than not at all.
                 if path.starts_with("/run/") {
-                    args.two("--ro-bind", "/etc/resolv.conf", path);
+                    args.two("--ro-bind-try", "/etc/resolv.conf", path);
                 }
             }
             work_binds(&mut args, sandbox, Path::new("/"));
@@ -344,7 +346,7 @@ mod tests {
         let args = text(&plan(&networked, &place, &inputs));
         assert!(
             args.contains(
-                "--tmpfs /run --ro-bind /etc/resolv.conf /run/systemd/resolve/stub-resolv.conf"
+                "--tmpfs /run --ro-bind-try /etc/resolv.conf /run/systemd/resolve/stub-resolv.conf"
             ),
             "{args}"
         );
