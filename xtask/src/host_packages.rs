@@ -5,8 +5,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// The host packages `cargo xtask image` needs: the build sandbox.
-pub(crate) const IMAGE_PACKAGES: &[&str] = &["bubblewrap"];
+/// The host packages `cargo xtask image` needs: the build sandbox, and `mkfs.erofs` for
+/// system extensions (`Format=sysext`).
+pub(crate) const IMAGE_PACKAGES: &[&str] = &["bubblewrap", "erofs-utils"];
 /// What `cargo xtask image` needs besides when run without root: shadow's id-mapping helpers.
 pub(crate) const UNPRIVILEGED_IMAGE_PACKAGES: &[&str] = &["uidmap"];
 

@@ -46,6 +46,14 @@ pub enum Error {
         /// What is wrong (the member and the bound it broke, when one did).
         reason: String,
     },
+    /// os-release text that is not a list of `KEY=VALUE` assignments.
+    #[error("os-release line {line}: {reason}")]
+    InvalidOsRelease {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A file or directory could not be read, written, synced or renamed.
     #[error(transparent)]
     Io(#[from] PathError),

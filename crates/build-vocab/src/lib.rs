@@ -28,6 +28,7 @@ pub mod digest;
 pub mod error;
 pub mod glob;
 pub mod ini;
+pub mod os_release;
 pub mod publish;
 pub mod walk;
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::{
     Architecture, Compression, Distribution, Feature, ManifestFormat, ModuleFilter, ModuleRegex,
-    OutputFormat, PackageSpec, Seed, Tree,
+    OutputFormat, PackageSpec, Seed, Tree, Verity,
 };
 
 /// The complete configuration of one image after every file, profile and override was applied.
@@ -34,6 +34,9 @@ pub struct ImageConfig {
     /// `[Config]` settings.
     #[serde(flatten)]
     pub config: ConfigSettings,
+    /// `[Validation]` settings.
+    #[serde(flatten)]
+    pub validation: ValidationSettings,
     /// Every configuration file that was read, in the order it was read.
     #[serde(rename = "Files", default)]
     pub files_read: Vec<PathBuf>,
@@ -105,6 +108,8 @@ pub struct OutputSettings {
     pub repart_directories: Vec<PathBuf>,
     /// `Seed=`.
     pub seed: Option<Seed>,
+    /// `Overlay=`: the output holds only what was added on top of `BaseTrees=`.
+    pub overlay: Option<bool>,
 }
 
 /// `[Content]`: packages, trees and scripts that make up the image.
@@ -125,6 +130,9 @@ pub struct ContentSettings {
     pub with_recommends: Option<bool>,
     /// `WithDocs=`: keep documentation (default yes).
     pub with_docs: Option<bool>,
+    /// `BaseTrees=`: trees the root starts from (copied in first; with `Overlay=yes` left out
+    /// of the output again). Not checked at load: a base is often an earlier image's output.
+    pub base_trees: Vec<PathBuf>,
     /// `SkeletonTrees=`: copied in before packages.
     pub skeleton_trees: Vec<Tree>,
     /// `ExtraTrees=`: copied in after packages.
@@ -149,6 +157,8 @@ pub struct ContentSettings {
     pub finalize_scripts: Vec<PathBuf>,
     /// `PostOutputScripts=`.
     pub post_output_scripts: Vec<PathBuf>,
+    /// `MakeInitrd=`: the root is made usable as an initrd (`/etc/initrd-release`).
+    pub make_initrd: Option<bool>,
     /// `Bootable=`.
     pub bootable: Option<Feature>,
     /// `KernelCommandLine=`, one argument per item.
@@ -181,6 +191,18 @@ pub struct BuildSettings {
     pub sandbox_trees: Vec<Tree>,
     /// `BuildSources=`: mounted as `$SRCDIR` for scripts.
     pub build_sources: Vec<Tree>,
+}
+
+/// `[Validation]`: what the outputs are signed with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ValidationSettings {
+    /// `Verity=`: dm-verity for the partitions of disks and extension images.
+    pub verity: Option<Verity>,
+    /// `VerityKey=` (`mkosi.key`): the PEM private key that signs a root hash.
+    pub verity_key: Option<PathBuf>,
+    /// `VerityCertificate=` (`mkosi.crt`): the PEM X.509 certificate of that key.
+    pub verity_certificate: Option<PathBuf>,
 }
 
 /// `[Config]`: how configurations relate to each other.

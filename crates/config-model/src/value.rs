@@ -316,6 +316,45 @@ impl FromStr for Feature {
     }
 }
 
+/// `Verity=`: whether partitions get dm-verity, and whether its root hash is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verity {
+    /// Signed when a key and a certificate are configured, else no verity at all (mkosi's
+    /// default).
+    Auto,
+    /// A signed root hash (`yes`): the key and certificate are required.
+    Signed,
+    /// The hash partition without a signature.
+    Hash,
+    /// The signature partition left empty for a later signing step.
+    Defer,
+    /// No verity (`no`).
+    Disabled,
+}
+
+impl FromStr for Verity {
+    type Err = ValueError;
+    fn from_str(raw: &str) -> Result<Self, ValueError> {
+        match raw.trim() {
+            "auto" => return Ok(Self::Auto),
+            "signed" => return Ok(Self::Signed),
+            "hash" => return Ok(Self::Hash),
+            "defer" => return Ok(Self::Defer),
+            "disabled" => return Ok(Self::Disabled),
+            _ => {}
+        }
+        match parse_bool(raw) {
+            Ok(true) => Ok(Self::Signed),
+            Ok(false) => Ok(Self::Disabled),
+            Err(_) => Err(ValueError::expected(
+                "a boolean, `auto`, `signed`, `hash`, `defer` or `disabled`",
+                raw,
+            )),
+        }
+    }
+}
+
 /// `Seed=`: the UUID from which partition UUIDs and other ids are derived, or `random`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seed {

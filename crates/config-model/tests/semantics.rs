@@ -631,22 +631,24 @@ fn ignored_settings_are_kept_and_reported() {
 fn ignored_settings_that_change_the_image_are_recorded_with_where_they_were_set() {
     let tree = TestTree::new(&[(
         "mkosi.conf",
-        "[Output]\nOverlay=yes\n[Content]\nHostname=box\nHostname=\n[Runtime]\nRAM=4G\n",
+        "[Output]\nSplitArtifacts=yes\n[Content]\nHostname=box\nHostname=\n[Runtime]\nRAM=4G\n",
     )]);
-    let loaded = tree.load(&[], &[("BaseTrees", "/srv/base")]).unwrap();
+    let loaded = tree.load(&[], &[("Bootloader", "systemd-boot")]).unwrap();
     let unimplemented = &loaded.config.unimplemented;
     let names: Vec<&str> = unimplemented.keys().map(String::as_str).collect();
     // Hostname= was reset, RAM= changes only the VM: neither is recorded.
-    assert_eq!(names, ["BaseTrees", "Overlay"]);
+    assert_eq!(names, ["Bootloader", "SplitArtifacts"]);
     assert!(
-        unimplemented["Overlay"].location.ends_with("mkosi.conf:2"),
+        unimplemented["SplitArtifacts"]
+            .location
+            .ends_with("mkosi.conf:2"),
         "{unimplemented:?}"
     );
-    assert_eq!(unimplemented["BaseTrees"].location, "<command line>");
+    assert_eq!(unimplemented["Bootloader"].location, "<command line>");
     assert!(
-        unimplemented["Overlay"]
+        unimplemented["SplitArtifacts"]
             .changes
-            .contains("only the files added")
+            .contains("which outputs")
     );
     assert_eq!(loaded.config.ignored["RAM"], ["4G"]);
 }
@@ -769,11 +771,10 @@ fn a_multi_image_tree_gives_its_images_in_dependency_order() {
         Some("sysext")
     );
     assert_eq!(names(&btrfs.content.packages), ["btrfs-progs"]);
-    assert_eq!(
-        btrfs.ignored["BaseTrees"],
-        [format!("{}/base", output.display())]
-    );
-    assert!(btrfs.unimplemented.contains_key("Overlay"));
+    assert_eq!(btrfs.content.base_trees, [output.join("base")]);
+    assert_eq!(btrfs.output.overlay, Some(true));
+    assert!(btrfs.unimplemented.is_empty(), "{:?}", btrfs.unimplemented);
+    assert_eq!(main.content.make_initrd, Some(true));
     assert_eq!(btrfs.config.dependencies, ["base"]);
     // The main image depends on every subimage by default; its Output= is its own.
     assert_eq!(main.config.dependencies, ["base", "btrfs"]);

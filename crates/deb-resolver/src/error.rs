@@ -169,6 +169,15 @@ pub enum Error {
         /// and its reason.
         explanation: String,
     },
+    /// A package a base tree has installed is not in the archive the image resolves from.
+    #[error(
+        "the base tree's package {package} is not in the archive: build the base tree from \
+         the same archive (Mirror=, Snapshot=) as the image on top of it"
+    )]
+    InstalledNotInArchive {
+        /// `name version architecture`.
+        package: String,
+    },
     /// `--locked` was asked for but the lock no longer matches the request.
     #[error("the lock does not match the request and may not be changed (--locked):\n  {}", reasons.join("\n  "))]
     LockStale {
@@ -246,7 +255,8 @@ impl From<build_vocab::Error> for Error {
             build_vocab::Error::Io(e) => Self::Io(e),
             other @ (build_vocab::Error::NotASha256 { .. }
             | build_vocab::Error::InvalidName { .. }
-            | build_vocab::Error::MalformedDeb { .. }) => Self::parse(0, other.to_string()),
+            | build_vocab::Error::MalformedDeb { .. }
+            | build_vocab::Error::InvalidOsRelease { .. }) => Self::parse(0, other.to_string()),
         }
     }
 }

@@ -49,6 +49,7 @@
 //!     },
 //!     fetch: FetchOptions::at(now),
 //!     base: BaseSet::Essential,
+//!     installed: Vec::new(),
 //! };
 //! let cache = Cache::new(Cache::default_root().expect("HOME is set"));
 //! let resolution = resolve::resolve(config, &options, &cache, &fetch::NoProgress)?;

@@ -58,6 +58,10 @@ pub struct LockRequest {
     /// Local `.deb` files taking part: `file name sha256`, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub local_debs: Vec<String>,
+    /// What the base trees have installed (`name version architecture`, sorted): the lock
+    /// lists only what goes on top.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub installed: Vec<String>,
 }
 
 impl LockRequest {
@@ -381,6 +385,7 @@ mod tests {
             packages: vec!["bash".into(), "cargo/trixie-backports".into()],
             build_packages: vec!["make".into()],
             local_debs: Vec::new(),
+            installed: Vec::new(),
         }
         .with_hash()
     }

@@ -27,6 +27,10 @@ pub struct ResolveOptions {
     pub fetch: FetchOptions,
     /// The base set (mmdebstrap's `essential` by default).
     pub base: BaseSet,
+    /// What the root already has before anything is installed: the packages of its
+    /// `BaseTrees=` (their dpkg database). They are kept exactly as they are, the base set is
+    /// not added again, and the lock lists only what is installed on top.
+    pub installed: Vec<build_vocab::PackageId>,
 }
 
 /// A resolution with the data behind it (for `why` and reports).
@@ -59,6 +63,7 @@ pub fn lock_request(
     spec: &ArchiveSpec,
     base: BaseSet,
     local_debs: &[String],
+    installed: &[build_vocab::PackageId],
 ) -> LockRequest {
     let sorted = |specs: &[config_model::PackageSpec]| {
         let mut items: Vec<String> = specs.iter().map(ToString::to_string).collect();
@@ -68,6 +73,8 @@ pub fn lock_request(
     };
     let mut local_debs = local_debs.to_vec();
     local_debs.sort();
+    let mut installed: Vec<String> = installed.iter().map(ToString::to_string).collect();
+    installed.sort();
     LockRequest {
         hash: build_vocab::Sha256([0; 32]),
         release: spec.release.clone(),
@@ -80,6 +87,7 @@ pub fn lock_request(
         packages: sorted(&config.content.packages),
         build_packages: sorted(&config.content.build_packages),
         local_debs,
+        installed,
     }
     .with_hash()
 }
@@ -90,14 +98,23 @@ pub fn resolve_loaded(
     spec: &ArchiveSpec,
     loaded: LoadedArchive,
     base: BaseSet,
+    installed: &[build_vocab::PackageId],
 ) -> Result<Resolution, Error> {
     let universe = &loaded.universe;
     let with_recommends = config.content.with_recommends.unwrap_or(false);
+    let on_base = installed_ids(universe, installed)?;
+    let base_of_request = base;
+    // On a base tree the base set is whatever the base has.
+    let base = if on_base.is_empty() {
+        base
+    } else {
+        BaseSet::None
+    };
     let image_request = Request {
         packages: config.content.packages.clone(),
         base,
         with_recommends,
-        fixed: Vec::new(),
+        fixed: on_base.clone(),
     };
     let image = solve(universe, &image_request, "the image packages (Packages=)")?;
     let build_request = Request {
@@ -112,8 +129,9 @@ pub fn resolve_loaded(
         "the build packages (BuildPackages=, on top of the image)",
     )?;
     let in_image: HashSet<PackageId> = image.packages.iter().copied().collect();
+    let in_base: HashSet<PackageId> = on_base.into_iter().collect();
     let mut packages = Vec::with_capacity(build.packages.len());
-    for &id in &build.packages {
+    for &id in build.packages.iter().filter(|id| !in_base.contains(id)) {
         let set = if in_image.contains(&id) {
             PackageSet::Image
         } else {
@@ -121,7 +139,7 @@ pub fn resolve_loaded(
         };
         packages.push(locked_package(universe, id, set)?);
     }
-    let request = lock_request(config, spec, base, &loaded.local_debs);
+    let request = lock_request(config, spec, base_of_request, &loaded.local_debs, installed);
     let lock = Lock::new(request, loaded.sources.clone(), packages);
     Ok(Resolution {
         lock,
@@ -129,6 +147,34 @@ pub fn resolve_loaded(
         build,
         loaded,
     })
+}
+
+/// The archive's packages that are exactly the `installed` ones (name, version and
+/// architecture): a base tree built from another archive state cannot be extended.
+fn installed_ids(
+    universe: &Universe,
+    installed: &[build_vocab::PackageId],
+) -> Result<Vec<PackageId>, Error> {
+    installed
+        .iter()
+        .map(|wanted| {
+            universe
+                .lookup(wanted.name.as_str())
+                .and_then(|name| {
+                    universe.packages_named(name).iter().copied().find(|&id| {
+                        let package = universe.package(id);
+                        let arch = match package.arch {
+                            PackageArch::All => "all",
+                            PackageArch::Native => universe.native_arch(),
+                        };
+                        package.version == wanted.version && arch == wanted.architecture.as_str()
+                    })
+                })
+                .ok_or_else(|| Error::InstalledNotInArchive {
+                    package: wanted.to_string(),
+                })
+        })
+        .collect()
 }
 
 fn locked_package(
@@ -181,7 +227,7 @@ pub fn resolve(
         &options.fetch,
         progress,
     )?;
-    resolve_loaded(config, &spec, loaded, options.base)
+    resolve_loaded(config, &spec, loaded, options.base, &options.installed)
 }
 
 /// How an existing lock is treated.
@@ -226,7 +272,7 @@ pub fn resolve_with_lock(
 ) -> Result<LockOutcome, Error> {
     let spec = ArchiveSpec::from_config(config, &options.archive)?;
     let local_debs = fetch::local_deb_records(&config.content.package_directories)?;
-    let request = lock_request(config, &spec, options.base, &local_debs);
+    let request = lock_request(config, &spec, options.base, &local_debs, &options.installed);
     let stale = match existing {
         Some(lock) => {
             let stale = lock.check_against(&request);

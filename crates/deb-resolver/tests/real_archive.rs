@@ -63,9 +63,14 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
     // Image: Packages= plus the essential set.
     let archive = loaded.archive.clone();
     let start = Instant::now();
-    let resolution =
-        deb_resolver::resolve::resolve_loaded(config, &loaded.spec, archive, BaseSet::Essential)
-            .unwrap();
+    let resolution = deb_resolver::resolve::resolve_loaded(
+        config,
+        &loaded.spec,
+        archive,
+        BaseSet::Essential,
+        &[],
+    )
+    .unwrap();
     let solve_time = start.elapsed();
     let image = versions(universe, &resolution.image.packages);
     let build = versions(universe, &resolution.build.packages);
@@ -117,6 +122,7 @@ fn flashbox_l1_matches_apt_on_the_same_indexes() {
                 &loaded.spec,
                 loaded.archive.clone(),
                 BaseSet::Essential,
+                &[],
             )
             .unwrap();
             let simulation = mirror

@@ -112,6 +112,12 @@ pub enum Error {
         /// Why.
         source: tdx_measure::Error,
     },
+    /// `Verity=` asks for what the configuration cannot give.
+    #[error("Verity=: {reason}")]
+    Verity {
+        /// What is missing.
+        reason: String,
+    },
     /// Disk images derive their ids from the seed, which must be fixed.
     #[error("disk images need a fixed Seed= for reproducible ids")]
     NoFixedSeed,

@@ -47,6 +47,7 @@
 
 pub mod disks;
 pub mod error;
+mod extension;
 pub mod kernel;
 pub mod layout;
 pub mod manifest;

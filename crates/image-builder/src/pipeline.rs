@@ -23,6 +23,7 @@ use rootfs_assembler::{
 
 use crate::disks;
 use crate::error::Error;
+use crate::extension;
 use crate::measure;
 use kernel_builder::source::BuiltKernel;
 
@@ -31,7 +32,9 @@ use crate::layout::LockName;
 use crate::manifest::{
     Artifact, BUILDER_MANIFEST_VERSION, KernelModules, KernelRecord, LockRecord, Manifest,
 };
-use crate::prepare::{Prepared, prepare_loaded, read_lock, refuse_unimplemented, write_lock};
+use crate::prepare::{
+    Prepared, on_base_trees, prepare_loaded, read_lock, refuse_unimplemented, write_lock,
+};
 use crate::request::{BuildRequest, KernelChoice};
 use crate::skipped::{NotBuilt, skipped_components};
 use crate::stage::{Observer, Stage, StageReport, StageRunner, human_bytes};
@@ -92,6 +95,8 @@ struct Job<'a> {
     /// `.work-<name>/` in the output directory: the roots while they are built, and the logs.
     work_dir: PathBuf,
     source_date_epoch: u64,
+    /// mkosi's `Output=`: the outputs' name without the version.
+    output_name: String,
 }
 
 /// Builds the image `request` describes, after the subimages it depends on (see
@@ -189,6 +194,7 @@ fn configure_image<'a>(
             src_dir: &request.resolve.definition.directory,
             work_dir: work_dir.clone(),
             source_date_epoch,
+            output_name: output_name(config, &image),
         };
         let log = work_dir.join("logs/sync.log");
         stages.run(Stage::Sync, std::slice::from_ref(&log), |_| {
@@ -226,6 +232,7 @@ fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
         src_dir: &request.resolve.definition.directory,
         work_dir,
         source_date_epoch,
+        output_name: output_name(config, &image),
     };
 
     let lock_path = request.resolve.lock_path();
@@ -277,6 +284,21 @@ fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
         Some(OutputFormat::Cpio) => {
             let path = staging.join(format!("{name}.cpio.zst"));
             stages.run(Stage::Initrd, &[], |_| write_initrd(&job, &rootfs, &path))?;
+            Made::only(path)
+        }
+        Some(OutputFormat::Sysext) => {
+            let path = staging.join(format!("{name}.raw"));
+            stages.run(Stage::Extension, &[], |observer| {
+                let extension = extension::Extension {
+                    config,
+                    root: &rootfs.root,
+                    work_dir: &job.work_dir,
+                    output: &path,
+                    name: name.clone(),
+                    source_date_epoch,
+                };
+                extension::write(&extension, observer)
+            })?;
             Made::only(path)
         }
         Some(OutputFormat::Directory) => {
@@ -565,6 +587,7 @@ fn assemble_root(
     );
     let rootfs = rootfs_assembler::assemble(&AssembleOptions {
         config: job.config,
+        output_name: job.output_name.clone(),
         packages,
         build_dir: job.work_dir.clone(),
         src_dir: job.src_dir.to_owned(),
@@ -658,7 +681,7 @@ fn lock_for(
     let existing = read_lock(lock_path)?;
     let LockOutcome { lock, origin } = resolve_with_lock(
         &prepared.config,
-        &prepared.resolve_options,
+        &on_base_trees(prepared)?,
         existing.as_ref(),
         request.lock_mode,
         &request.caches.package_cache(),
@@ -715,7 +738,9 @@ fn stitch_uki(
         linux: &linux,
         initrds: vec![&initrd],
         cmdline: Some(config.content.kernel_command_line.join(" ")),
-        os_release: Some(uki_stitcher::OsRelease::parse(&os_release).map_err(Error::Uki)?),
+        os_release: Some(
+            uki_stitcher::OsRelease::parse(&os_release).map_err(|e| Error::Uki(e.into()))?,
+        ),
         uname: Some(uki_stitcher::Uname::new(&kernel.release).map_err(Error::Uki)?),
         sbat: uki_stitcher::Sbat::uki_default(),
         splash: None,
@@ -738,16 +763,27 @@ const STUB_PATH: &str = "usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 /// `Output=` when set, else `<ImageId>_<ImageVersion>` for the main image (`image` without
 /// `ImageId=`) and `<name>_<ImageVersion>` for a subimage.
 pub fn image_name(config: &ImageConfig, image: &str) -> String {
+    let name = output_name(config, image);
+    match (&config.output.output, &config.output.image_version) {
+        (None, Some(version)) => format!("{name}_{version}"),
+        _ => name,
+    }
+}
+
+/// mkosi's `Output=` of `image`: as set, else `ImageId=` (or `image`) for the main image and
+/// the name of a subimage. A system extension's release file is named after it.
+pub fn output_name(config: &ImageConfig, image: &str) -> String {
     if let Some(output) = &config.output.output {
         return output.clone();
     }
-    let id = match image {
-        "main" => config.output.image_id.as_deref().unwrap_or("image"),
-        subimage => subimage,
-    };
-    match &config.output.image_version {
-        Some(version) => format!("{id}_{version}"),
-        None => id.to_owned(),
+    match image {
+        "main" => config
+            .output
+            .image_id
+            .as_deref()
+            .unwrap_or("image")
+            .to_owned(),
+        subimage => subimage.to_owned(),
     }
 }
 

@@ -130,6 +130,7 @@ pub fn prepare_loaded(
             },
             fetch: FetchOptions::at(unix_now()),
             base: BaseSet::Essential,
+            installed: Vec::new(),
         },
     })
 }
@@ -177,8 +178,20 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
             .any(|format| *format != config_model::value::ManifestFormat::Json),
         "ManifestFormat= other than json: which manifests are written",
     );
+    refuse(
+        config.output.overlay == Some(true) && content.base_trees.is_empty(),
+        "Overlay=yes without BaseTrees=: there is nothing to leave out",
+    );
+    refuse(
+        config.validation.verity == Some(config_model::value::Verity::Defer),
+        "Verity=defer: a signature partition left for a later signing step",
+    );
     match config.output.format {
-        Some(OutputFormat::Uki | OutputFormat::Cpio | OutputFormat::Directory) => {}
+        Some(OutputFormat::Cpio | OutputFormat::Directory | OutputFormat::Sysext) => {}
+        Some(OutputFormat::Uki) => refuse(
+            config.output.overlay == Some(true),
+            "Overlay=yes with Format=uki: a UKI holds a whole root",
+        ),
         // mkosi's default.
         None => unimplemented.push(
             "Format= is not set, so mkosi would write a disk: set Format=uki (disk images \
@@ -186,8 +199,8 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
                 .to_owned(),
         ),
         Some(format) => unimplemented.push(format!(
-            "Format={format}: only `uki` (with disk images from RepartDirectories=), `cpio` and \
-             `directory` are written"
+            "Format={format}: only `uki` (with disk images from RepartDirectories=), `cpio`, \
+             `directory` and `sysext` are written"
         )),
     }
     if unimplemented.is_empty() {
@@ -195,6 +208,19 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
     } else {
         Err(Error::Unimplemented { unimplemented })
     }
+}
+
+/// The resolver options of `prepared` with what its base trees have installed (read now:
+/// a base is often a subimage built just before).
+pub(crate) fn on_base_trees(prepared: &Prepared) -> Result<ResolveOptions, Error> {
+    let mut options = prepared.resolve_options.clone();
+    options.installed =
+        rootfs_assembler::base_trees::installed_in_bases(&prepared.config.content.base_trees)
+            .map_err(|source| Error::Rootfs {
+                stage: Stage::Resolve,
+                source,
+            })?;
+    Ok(options)
 }
 
 /// Resolves `prepared` afresh (no lock is reused), reading the archive through the package
@@ -206,7 +232,7 @@ pub fn resolve_afresh(
 ) -> Result<Resolution, Error> {
     deb_resolver::resolve(
         &prepared.config,
-        &prepared.resolve_options,
+        &on_base_trees(prepared)?,
         &caches.package_cache(),
         observer.downloads(),
     )

@@ -41,6 +41,8 @@ pub enum Stage {
     Uki,
     /// The image root published as a directory (`Format=directory`).
     Directory,
+    /// A system extension image (`Format=sysext`): EROFS, dm-verity, signature, GPT.
+    Extension,
     /// The cloud disks of the gcp/azure profiles.
     Disks,
     /// The predicted TPM and TDX measurements of booting the UKI and disk.
@@ -67,6 +69,7 @@ impl Stage {
             Self::Initrd => "initrd",
             Self::Uki => "uki",
             Self::Directory => "directory",
+            Self::Extension => "sysext",
             Self::Disks => "disk",
             Self::Measure => "measure",
             Self::PostOutput => "postoutput",
@@ -90,6 +93,7 @@ impl fmt::Display for Stage {
             Self::Initrd => "writing the initrd",
             Self::Uki => "stitching the UKI",
             Self::Directory => "publishing the image directory",
+            Self::Extension => "writing the system extension image",
             Self::Disks => "writing the disk images",
             Self::Measure => "predicting the measurements",
             Self::PostOutput => "running the post-output scripts",

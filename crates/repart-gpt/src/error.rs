@@ -182,6 +182,78 @@ pub enum Error {
         /// The library's error.
         source: io::Error,
     },
+    /// Data for a dm-verity hash tree whose length is not a positive multiple of the 4 KiB
+    /// data block.
+    #[error("dm-verity data of {len} bytes: the length must be a positive multiple of 4096")]
+    VerityDataLength {
+        /// The length given.
+        len: u64,
+    },
+    /// The data of a dm-verity hash tree could not be read, or ended before its stated length.
+    #[error("reading the dm-verity data failed")]
+    VerityRead(#[source] io::Error),
+    /// A verity signing key that cannot be used: not PEM, encrypted, or malformed.
+    #[error("verity signing key: {reason}")]
+    SigningKey {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A verity signing key of another algorithm than RSA.
+    #[error("verity signing key: a {algorithm} key, but only RSA keys are supported")]
+    UnsupportedKeyAlgorithm {
+        /// The key's algorithm (a name, or the OID when it is not a known one).
+        algorithm: String,
+    },
+    /// A verity signing certificate that cannot be used: not PEM, malformed, or not RSA.
+    #[error("verity signing certificate: {reason}")]
+    Certificate {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A verity signing key whose public half is not the certificate's public key.
+    #[error("the verity signing key does not match the certificate's public key")]
+    KeyCertificateMismatch,
+    /// RSA signing, or encoding the PKCS#7 signature, failed.
+    #[error("signing the verity root hash failed: {reason}")]
+    Signing {
+        /// What failed.
+        reason: String,
+    },
+    /// A verity signature JSON object too large for the signature partition.
+    #[error(
+        "the verity signature object is {len} bytes, more than the {size}-byte signature partition holds"
+    )]
+    SignatureTooLarge {
+        /// Bytes of the JSON object and its terminating NUL.
+        len: u64,
+        /// The partition size.
+        size: u64,
+    },
+    /// An architecture without the root, root verity and root verity signature partition types
+    /// an extension image needs.
+    #[error(
+        "no extension image partition types for architecture `{architecture}` (known: {known})"
+    )]
+    UnsupportedArchitecture {
+        /// The architecture asked for.
+        architecture: String,
+        /// The architectures that have all three types.
+        known: String,
+    },
+    /// An extension image request that contradicts itself.
+    #[error("extension image: {reason}")]
+    ExtensionRequest {
+        /// What contradicts what.
+        reason: &'static str,
+    },
+    /// A root file system image whose size is not a positive multiple of 4096.
+    #[error("{}: {len} bytes; a root file system image must be a positive multiple of 4096 bytes", path.display())]
+    RootImageSize {
+        /// The image file.
+        path: PathBuf,
+        /// Its size.
+        len: u64,
+    },
     /// The GPT library refused the planned table.
     #[error("writing the GPT failed")]
     Gpt(#[from] gpt::GptError),

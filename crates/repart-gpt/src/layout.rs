@@ -42,6 +42,11 @@ pub const DEFAULT_MIN_SIZE: u64 = 10 << 20;
 pub const GPT_ENTRIES: u64 = 128;
 /// Sectors of the partition entry array (128 entries of 128 bytes).
 pub const GPT_ENTRY_SECTORS: u64 = GPT_ENTRIES * 128 / SECTOR_SIZE;
+/// GPT attribute bit 60 of the Discoverable Partitions Specification: mount read-only.
+pub const GPT_FLAG_READ_ONLY: u64 = 1 << 60;
+/// GPT attribute bit 59 of the Discoverable Partitions Specification: grow the file system to
+/// the partition on first mount.
+pub const GPT_FLAG_GROWFS: u64 = 1 << 59;
 
 /// A logical block address: a sector number on the disk.
 #[repr(transparent)]
@@ -107,6 +112,9 @@ pub struct PlannedPartition {
     pub start: Lba,
     /// Size in bytes (a multiple of 4 KiB).
     pub size: u64,
+    /// The GPT attribute bits of its entry ([`GPT_FLAG_READ_ONLY`], [`GPT_FLAG_GROWFS`]); 0 for
+    /// disks planned from definitions, which refuse the settings that would set them.
+    pub flags: u64,
     /// The file system written into it, if any.
     pub filesystem: Option<FatVolume>,
 }
@@ -193,13 +201,13 @@ impl Layout {
     }
 }
 
-fn round_up(value: u64, to: u64) -> u64 {
+pub(crate) fn round_up(value: u64, to: u64) -> u64 {
     value.div_ceil(to) * to
 }
 
 /// The label systemd-repart gives a partition without `Label=`: its type's name (`linux` for
 /// an unknown type), suffixed `-2`, `-3`, ... while an earlier partition has that label.
-fn default_label(partition_type: PartitionType, earlier: &[PlannedPartition]) -> String {
+pub(crate) fn default_label(partition_type: PartitionType, earlier: &[PlannedPartition]) -> String {
     let prefix = partition_type.name().unwrap_or("linux");
     let taken = |candidate: &str| earlier.iter().any(|p| p.label == candidate);
     if !taken(prefix) {
@@ -277,13 +285,26 @@ pub fn plan(
             label,
             start,
             size,
+            flags: 0,
             filesystem,
         });
     }
+    finish_layout(partitions, options, ALIGNMENT)
+}
 
+/// The [`Layout`] of a disk holding `partitions` (placed, in table order): the disk GUID from
+/// `options.seed`, the disk size from `options.disk_size` or else the end of the last partition
+/// plus the backup GPT (33 sectors) rounded up to `granularity`, and the GPT's usable range and
+/// backup location for that size. [`plan`] rounds to 1 MiB; extension images
+/// ([`crate::extension`]) to 4 KiB, as `systemd-repart --size=auto` sizes them.
+pub fn finish_layout(
+    partitions: Vec<PlannedPartition>,
+    options: &PlanOptions,
+    granularity: u64,
+) -> Result<Layout> {
     let end_of_partitions = partitions.last().map_or(ALIGNMENT, |p| p.offset() + p.size);
     let backup_bytes = (GPT_ENTRY_SECTORS + 1) * SECTOR_SIZE;
-    let needed = round_up(end_of_partitions + backup_bytes, ALIGNMENT);
+    let needed = round_up(end_of_partitions + backup_bytes, granularity);
     let disk_size = match options.disk_size {
         None => needed,
         Some(requested) if requested % SECTOR_SIZE != 0 => {

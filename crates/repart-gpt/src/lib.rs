@@ -1,5 +1,7 @@
 //! Deterministic GPT disk images from systemd-repart style partition definitions, with a FAT
-//! ESP holding a UKI, packaged for GCP (`disk.raw` in a tar.gz) and Azure (fixed VHD).
+//! ESP holding a UKI, packaged for GCP (`disk.raw` in a tar.gz) and Azure (fixed VHD); and
+//! system extension images (mkosi's `Format=sysext`: an erofs root partition with its dm-verity
+//! hash and signature partitions).
 //!
 //! # Goals
 //!
@@ -13,8 +15,9 @@
 //!   it says so ([`layout`] lists the differences); settings it does not implement are refused,
 //!   not ignored.
 //! - **No root, no host tools.** The GPT is written with the `gpt` crate, the FAT file system
-//!   with `fatfs`, the archive with `tar` and `flate2`: no loop devices, `mkfs.fat`, `mcopy`
-//!   or `qemu-img`. Those tools only judge the outputs in the tests.
+//!   with `fatfs`, the archive with `tar` and `flate2`, the dm-verity tree with `sha2` and its
+//!   PKCS#7 signature with `rsa` and `cms`: no loop devices, `mkfs.fat`, `mcopy`, `qemu-img`,
+//!   `veritysetup` or `openssl`. Those tools only judge the outputs in the tests.
 //! - **Plan, then emit.** [`plan`] computes a pure [`Layout`] (every LBA, size and id) that
 //!   tests assert on; [`emit_disk`] is a byte pass over it into an in-memory [`SparseImage`];
 //!   the writers in [`output`] are the only code that touches the output directory, and they
@@ -25,9 +28,16 @@
 //! - File systems: `Format=vfat` only; other partitions are left zeroed (no `CopyBlocks=`).
 //! - FAT names are 8.3 names (`EFI/BOOT/BOOTX64.EFI` is one); longer names are refused, not
 //!   shortened, because `fatfs` 0.3 writes broken long-name entries (see [`fat`]).
-//! - Partitions start on 1 MiB boundaries and never grow into free space (`Weight=` is
-//!   refused); GPT attribute flags are not written (`Flags=`, `GrowFileSystem=`, `NoAuto=`,
-//!   `ReadOnly=` are refused).
+//! - Partitions from definitions start on 1 MiB boundaries and never grow into free space
+//!   (`Weight=` is refused); their GPT attribute flags are not written (`Flags=`,
+//!   `GrowFileSystem=`, `NoAuto=`, `ReadOnly=` are refused). Extension images pack their
+//!   partitions at 4 KiB and carry systemd-repart's default flags (see [`extension`]).
+//! - Verity (`Verity=`) exists only in extension images ([`extension`]), not in definitions:
+//!   there it is sha256 over 4 KiB blocks with a 32-byte salt (cryptsetup's defaults, which
+//!   current systemd-repart uses for image files), signed only with RSA keys, for the
+//!   architectures whose three root types [`partition_type`] knows (x86-64, arm64). The root
+//!   partition's file system image is the caller's (mkosi's `mkfs.erofs`); its size must be a
+//!   multiple of 4 KiB.
 //!
 //! # A tour
 //!
@@ -45,6 +55,13 @@
 //!   (definitions, UKI, seed, SOURCE_DATE_EPOCH, output directory, which outputs) and returns a
 //!   [`BuiltImage`] (the layout and the files written). [`esp_min_size`] computes the ESP size
 //!   the Flashbox profiles ask for (UKI + 32 MiB).
+//! - [`extension`] makes system extension images: [`build_extension_image`] takes an
+//!   [`ExtensionRequest`] (the root file system image, architecture, seed, verity on or off,
+//!   optional signing key and certificate, output path) and returns an [`ExtensionImage`] (the
+//!   layout, the verity root hash, the file). It places the partitions with
+//!   [`layout::finish_layout`], hashes with [`verity`] (the dm-verity hash device
+//!   `veritysetup format` writes) and signs with [`verity_signature`] (the JSON object with a
+//!   PKCS#7 signature systemd-repart writes).
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -79,6 +96,7 @@
 pub mod content;
 pub mod definition;
 pub mod error;
+pub mod extension;
 pub mod fat;
 pub mod fat_size;
 pub mod ids;
@@ -88,6 +106,10 @@ pub mod output;
 pub mod partition_type;
 pub mod sparse;
 pub mod table;
+#[cfg(test)]
+mod test_tools;
+pub mod verity;
+pub mod verity_signature;
 pub mod vhd;
 
 /// Bytes per logical sector of every disk and FAT volume this crate writes.
@@ -98,10 +120,17 @@ pub use definition::{
     CopyFiles, Format, Minimize, PartitionDefinition, parse_definition, read_definitions,
 };
 pub use error::{Error, Result};
+pub use extension::{
+    ExtensionImage, ExtensionRequest, ExtensionTypes, SigningMaterial, build_extension_image,
+};
 pub use image::{
     BuiltImage, DEFAULT_ESP_HEADROOM, ImageRequest, OutputFile, OutputKind, UkiSource, build_image,
     emit_disk, esp_min_size, output_name,
 };
-pub use layout::{FatVolume, Layout, Lba, PlanOptions, PlannedPartition, Region, plan};
+pub use layout::{
+    FatVolume, Layout, Lba, PlanOptions, PlannedPartition, Region, finish_layout, plan,
+};
 pub use partition_type::PartitionType;
 pub use sparse::SparseImage;
+pub use verity::{VerityHash, VerityHasher, hash_device};
+pub use verity_signature::{VeritySigner, signature_partition};

@@ -55,6 +55,10 @@ const KNOWN: &[(&str, Uuid)] = &[
         "root-arm64-verity",
         uuid!("df3300ce-d69f-4c92-978c-9bfb0f38d820"),
     ),
+    (
+        "root-arm64-verity-sig",
+        uuid!("6db69de6-29f4-4758-a7a5-962190f00ce3"),
+    ),
     ("usr-arm64", uuid!("b0e01050-ee5f-4390-949a-9101b17104e9")),
     (
         "usr-arm64-verity",

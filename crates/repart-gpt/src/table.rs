@@ -53,7 +53,7 @@ pub fn write_tables(layout: &Layout, disk: &mut SparseImage) -> Result<()> {
                 part_guid: p.uuid,
                 first_lba: p.start.0,
                 last_lba: p.last().0,
-                flags: 0,
+                flags: p.flags,
                 name: p.label.clone(),
             };
             (p.number, entry)

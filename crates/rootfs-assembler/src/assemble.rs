@@ -1,17 +1,20 @@
 //! The whole assembly, in mkosi's order (manual, EXECUTION FLOW), for what this crate does:
 //!
-//! 1. skeleton trees (`SkeletonTrees=`);
-//! 2. packages: bootstrap and the target's dpkg ([`crate::install`]);
+//! 1. base trees (`BaseTrees=`, [`crate::base_trees`]), then skeleton trees (`SkeletonTrees=`);
+//! 2. packages: bootstrap and the target's dpkg ([`crate::install`]); on a base tree, the
+//!    base's dpkg installs them on top, without a bootstrap;
 //! 3. prepare scripts with `final`;
 //! 4. build outputs: `VolatilePackages=` from the build scripts' `$PACKAGEDIR` (the image's
 //!    dpkg), then their `$DESTDIR` ([`BuildOutputs`]; the scripts ran in the
 //!    [`crate::build_tree`]);
 //! 5. extra trees (`ExtraTrees=`);
-//! 6. post-installation scripts;
+//! 6. post-installation scripts, then the initrd links or a system extension's release file
+//!    ([`crate::release_files`]);
 //! 7. the kernel module filter and `depmod` ([`crate::kernel_modules`]);
 //! 8. `RemovePackages=` (`dpkg --purge`) and `RemoveFiles=`, the manifest is read from dpkg's
 //!    database, then `CleanPackageMetadata=`;
-//! 9. finalize scripts, then the check that the modules step 7 kept are all still there;
+//! 9. finalize scripts, then the check that the modules step 7 kept are all still there; with
+//!    `Overlay=yes` what the base trees hold is removed again;
 //! 10. normalisation ([`crate::normalise`]) and the tree digest ([`crate::digest`]).
 //!
 //! The root is built as `<build dir>/root.partial` and renamed to `<build dir>/root` only when
@@ -25,6 +28,7 @@ use build_vocab::publish;
 use config_model::ImageConfig;
 use config_model::value::Feature;
 
+use crate::base_trees::{Subtracted, copy_bases, installed_in_bases, subtract_bases};
 use crate::build_dir::{BuildLayout, checked_inputs};
 use crate::build_tree::BuildScriptOutputs;
 use crate::deb::LockedDeb;
@@ -37,6 +41,7 @@ use crate::install::{
 use crate::kernel_modules::{self, Selection};
 use crate::manifest::Manifest;
 use crate::normalise::{clean_package_metadata, normalise};
+use crate::release_files::write_release_files;
 use crate::sandbox::{CommandRunner, Place, Sandbox, SandboxCommand};
 use crate::scripts::{ScriptKind, run_scripts};
 use crate::trees::{copy_tree, copy_trees};
@@ -66,6 +71,9 @@ pub struct AssembleOptions<'a> {
     pub packages: &'a [LockedDeb],
     /// The build directory: the root, scratch space and outputs go here, nothing elsewhere.
     pub build_dir: PathBuf,
+    /// The output's name without its version (mkosi's `Output=`, by default the image id or
+    /// the subimage's name): a system extension's release file is named after it.
+    pub output_name: String,
     /// The image definition's directory (`$SRCDIR`).
     pub src_dir: PathBuf,
     /// Build script results.
@@ -106,6 +114,8 @@ pub struct AssembleReport {
     pub volatile_installed: Vec<PathBuf>,
     /// `VolatilePackages=` entries that no `.deb` of the build scripts matched.
     pub volatile_missing: Vec<String>,
+    /// What `Overlay=yes` removed of the base trees.
+    pub overlay: Option<Subtracted>,
     /// The modules kept of each modular kernel in the image.
     pub kernel_modules: Vec<Selection>,
     /// The log of dpkg and the scripts.
@@ -143,8 +153,10 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         clock = Instant::now();
     };
 
+    installed_in_bases(&content.base_trees)?;
+    copy_bases(&content.base_trees, root)?;
     copy_trees(&content.skeleton_trees, root)?;
-    lap(&mut report, "skeleton trees");
+    lap(&mut report, "base and skeleton trees");
 
     let (install, _) = install_packages(
         options.packages,
@@ -208,6 +220,7 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         runner,
     )?;
     remove_policy_rc_d(root)?;
+    write_release_files(config, root, &options.output_name)?;
     lap(&mut report, "post-installation scripts");
 
     report.kernel_modules = kernel_modules::apply(config, root, &layout.work, runner)?;
@@ -228,6 +241,9 @@ pub fn assemble(options: &AssembleOptions<'_>) -> Result<Rootfs, Error> {
         runner,
     )?;
     kernel_modules::verify(root, &report.kernel_modules)?;
+    if config.output.overlay == Some(true) {
+        report.overlay = Some(subtract_bases(root, &content.base_trees)?);
+    }
     lap(&mut report, "removals, finalize scripts");
 
     report
@@ -325,6 +341,7 @@ mod tests {
         let run = |config: &ImageConfig| {
             assemble(&AssembleOptions {
                 config,
+                output_name: "image".into(),
                 packages: &[],
                 build_dir: build_dir.clone(),
                 src_dir: dir.path().to_path_buf(),
@@ -416,6 +433,7 @@ mod tests {
         });
         let rootfs = assemble(&AssembleOptions {
             config: &config,
+            output_name: "image".into(),
             packages: &debs,
             build_dir: base.join("build"),
             src_dir: src.clone(),

@@ -47,6 +47,7 @@
 //! ) -> Result<Rootfs, rootfs_assembler::Error> {
 //!     let rootfs = assemble(&AssembleOptions {
 //!         config,
+//!         output_name: "image".into(),
 //!         packages,
 //!         build_dir: "/var/tmp/flashbox-build".into(),
 //!         src_dir: "/src/flashbox".into(),
@@ -66,6 +67,7 @@
 //! install, scripts and assembly decide to run is tested without root.
 
 pub mod assemble;
+pub mod base_trees;
 pub mod build_dir;
 pub mod build_tree;
 pub mod control;
@@ -76,7 +78,9 @@ pub mod filter;
 pub mod install;
 pub mod kernel_modules;
 pub mod manifest;
+pub mod mkfs;
 pub mod normalise;
+pub mod release_files;
 pub mod root_cache;
 pub mod sandbox;
 pub mod scripts;

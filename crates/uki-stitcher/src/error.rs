@@ -85,14 +85,6 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
-    /// os-release text that is not a list of `KEY=VALUE` assignments.
-    #[error("os-release line {line}: {reason}")]
-    InvalidOsRelease {
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        reason: &'static str,
-    },
     /// A kernel release string that cannot name a kernel, or a kernel whose release cannot be
     /// read from its boot header.
     #[error("kernel release: {reason}")]
@@ -114,9 +106,10 @@ pub enum Error {
         /// The name looked for.
         name: String,
     },
-    /// The output file could not be published (written whole, synced, renamed).
+    /// The output file could not be published (written whole, synced, renamed), or an
+    /// os-release text is not one.
     #[error(transparent)]
-    Publish(#[from] build_vocab::Error),
+    Vocab(#[from] build_vocab::Error),
     /// An I/O error from the caller's output stream.
     #[error("writing the UKI")]
     Output(#[source] io::Error),

@@ -100,6 +100,8 @@ const DEFAULT_PATHS: &[DefaultPath] = &[
     paths_of("PackageCacheDirectory", &["mkosi.pkgcache"]),
     paths_of("BuildDirectory", &["mkosi.builddir"]),
     paths_of("EnvironmentFiles", &["mkosi.env"]),
+    paths_of("VerityKey", &["mkosi.key"]),
+    paths_of("VerityCertificate", &["mkosi.crt"]),
 ];
 
 impl Loader<'_> {

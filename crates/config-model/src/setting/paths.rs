@@ -67,7 +67,7 @@ pub fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-pub(super) fn existing(path: PathBuf) -> Result<PathBuf, ValueError> {
+pub(crate) fn existing(path: PathBuf) -> Result<PathBuf, ValueError> {
     if path.exists() {
         Ok(path)
     } else {

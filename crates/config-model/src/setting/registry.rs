@@ -4,6 +4,7 @@
 use std::str::FromStr;
 
 use super::apply::*;
+use super::paths::existing;
 use super::paths::resolve;
 use super::{Effect, Section, SettingDef, Split};
 use crate::value::{Compression, ModuleFilter, PackageSpec};
@@ -117,6 +118,11 @@ pub static SETTINGS: &[SettingDef] = &[
         v,
         FromStr::from_str
     )),
+    def!("Overlay", Output, |c, v, _| single(
+        &mut c.output.overlay,
+        v,
+        crate::value::parse_bool
+    )),
     def!("Packages", Content, |c, v, _| list(
         &mut c.content.packages,
         v,
@@ -152,6 +158,12 @@ pub static SETTINGS: &[SettingDef] = &[
         &mut c.content.with_docs,
         v,
         crate::value::parse_bool
+    )),
+    def!("BaseTrees", Content, |c, v, cx| list(
+        &mut c.content.base_trees,
+        v,
+        Split::Words,
+        |item| Ok(resolve(item, cx))
     )),
     def!("SkeletonTrees", Content, |c, v, cx| trees(
         &mut c.content.skeleton_trees,
@@ -217,6 +229,11 @@ pub static SETTINGS: &[SettingDef] = &[
         v,
         cx
     )),
+    def!("MakeInitrd", Content, |c, v, _| single(
+        &mut c.content.make_initrd,
+        v,
+        crate::value::parse_bool
+    )),
     def!("Bootable", Content, |c, v, _| single(
         &mut c.content.bootable,
         v,
@@ -247,6 +264,21 @@ pub static SETTINGS: &[SettingDef] = &[
         v,
         Split::Words,
         FromStr::from_str
+    )),
+    def!("Verity", Validation, |c, v, _| single(
+        &mut c.validation.verity,
+        v,
+        FromStr::from_str
+    )),
+    def!("VerityKey", Validation, |c, v, cx| single(
+        &mut c.validation.verity_key,
+        v,
+        |s| existing(resolve(s, cx))
+    )),
+    def!("VerityCertificate", Validation, |c, v, cx| single(
+        &mut c.validation.verity_certificate,
+        v,
+        |s| existing(resolve(s, cx))
     )),
     def!("Environment", Build, |c, v, cx| environment(
         &mut c.build.environment,
@@ -335,17 +367,7 @@ pub static IGNORED: &[(&str, Section, Effect)] = &[
         Section::Output,
         Effect::Image("the disk's layout"),
     ),
-    (
-        "Overlay",
-        Section::Output,
-        Effect::Image("what the output holds (only the files added on top of the base trees)"),
-    ),
     ("CleanScripts", Section::Output, Effect::None),
-    (
-        "BaseTrees",
-        Section::Content,
-        Effect::Image("the trees the image starts from"),
-    ),
     (
         "Bootloader",
         Section::Content,
@@ -472,11 +494,6 @@ pub static IGNORED: &[(&str, Section, Effect)] = &[
         Effect::Image("the image's units"),
     ),
     (
-        "MakeInitrd",
-        Section::Content,
-        Effect::Image("the image's files (it becomes an initrd)"),
-    ),
-    (
         "Ssh",
         Section::Content,
         Effect::Image("the image's units and keys"),
@@ -511,14 +528,15 @@ pub static IGNORED: &[(&str, Section, Effect)] = &[
     ),
     ("SecureBootSignTool", Section::Validation, Effect::None),
     (
-        "Verity",
+        "VerityKeySource",
         Section::Validation,
-        Effect::Image("the image's partitions (dm-verity)"),
+        Effect::Image("the verity signature's key"),
     ),
-    ("VerityKey", Section::Validation, Effect::None),
-    ("VerityKeySource", Section::Validation, Effect::None),
-    ("VerityCertificate", Section::Validation, Effect::None),
-    ("VerityCertificateSource", Section::Validation, Effect::None),
+    (
+        "VerityCertificateSource",
+        Section::Validation,
+        Effect::Image("the verity signature's certificate"),
+    ),
     (
         "SignExpectedPcr",
         Section::Validation,

@@ -117,6 +117,12 @@ static TYPED: &[(&str, Scope, Copy)] = &[
         field!(output.image_version),
     ),
     ("ImageId", Scope::Inherited, field!(output.image_id)),
+    ("VerityKey", Scope::Universal, field!(validation.verity_key)),
+    (
+        "VerityCertificate",
+        Scope::Universal,
+        field!(validation.verity_certificate),
+    ),
 ];
 
 /// The settings kept raw (ignored) that pass down.
@@ -140,9 +146,7 @@ static RAW: &[(&str, Scope)] = &[
     ("SecureBootKeySource", Scope::Universal),
     ("SecureBootCertificate", Scope::Universal),
     ("SecureBootCertificateSource", Scope::Universal),
-    ("VerityKey", Scope::Universal),
     ("VerityKeySource", Scope::Universal),
-    ("VerityCertificate", Scope::Universal),
     ("VerityCertificateSource", Scope::Universal),
     ("SectorSize", Scope::Inherited),
     ("CacheOnly", Scope::Inherited),

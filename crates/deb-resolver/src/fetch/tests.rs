@@ -225,6 +225,7 @@ impl Setup {
                 },
             },
             base: BaseSet::Essential,
+            installed: Vec::new(),
         }
     }
 
@@ -922,6 +923,72 @@ fn a_broken_binary_all_index_is_left_out_only_where_the_arch_index_has_its_packa
     let err = setup.resolve(&setup.config(&["hello"])).unwrap_err();
     assert!(
         matches!(&err, Error::HashMismatch { url, .. } | Error::SizeMismatch { url, .. } if url.contains("binary-all")),
+        "{err}"
+    );
+}
+
+#[test]
+fn on_a_base_tree_only_what_goes_on_top_is_locked() {
+    let setup = Setup::new();
+    let base = setup
+        .resolve(&setup.config(&["libhello", "unrelated"]))
+        .unwrap()
+        .lock;
+    let installed: Vec<build_vocab::PackageId> = base
+        .packages
+        .iter()
+        .map(|p| {
+            build_vocab::PackageId::parse(
+                p.name.as_str(),
+                p.version.as_str(),
+                p.architecture.as_str(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(!installed.is_empty());
+    let mut options = setup.options();
+    options.installed = installed.clone();
+    let on_top = resolve(
+        &setup.config(&["hello"]),
+        &options,
+        &setup.cache(),
+        &NoProgress,
+    )
+    .unwrap()
+    .lock;
+    let names: Vec<&str> = on_top.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["hello"]);
+    for package in &base.packages {
+        assert!(
+            !names.contains(&package.name.as_str()),
+            "{} is in the base: {names:?}",
+            package.name
+        );
+    }
+    assert_eq!(on_top.request.installed.len(), installed.len());
+    assert_ne!(
+        on_top.request.hash,
+        setup
+            .resolve(&setup.config(&["hello"]))
+            .unwrap()
+            .lock
+            .request
+            .hash,
+        "the base's packages are part of the request"
+    );
+
+    // A base built from another archive state cannot be extended.
+    options.installed[0].version = "99:9".parse().unwrap();
+    let err = resolve(
+        &setup.config(&["hello"]),
+        &options,
+        &setup.cache(),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InstalledNotInArchive { package } if package.contains("99:9")),
         "{err}"
     );
 }

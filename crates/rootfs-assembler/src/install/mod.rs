@@ -114,30 +114,15 @@ pub fn install_packages(
         .map(read_locked)
         .collect::<Result<Vec<_>, _>>()?;
     let controls: Vec<Control> = infos.into_iter().map(|info| info.control).collect();
-    let essential = essential_closure(&controls);
-    if essential.is_empty() {
-        return Err(Error::PackageList {
-            reason: "no package is `Essential: yes`: the target would have no dpkg or shell".into(),
-        });
-    }
-    if !essential.iter().any(|&i| controls[i].id.name == "dpkg") {
-        return Err(Error::PackageList {
-            reason: "dpkg is not in the Essential set".into(),
-        });
-    }
-
-    // 1. Bootstrap: unpack the Essential set's data in Rust.
-    let filter = read_dpkg_filter(root)?;
-    for &index in &essential {
-        extract_deb_data(
-            &debs[index].path,
-            debs[index].id.name.as_str(),
-            root,
-            Some(&filter),
-        )?;
-    }
-    write_empty_dpkg_database(root, &options.architecture)?;
-    install_policy_rc_d(root)?;
+    // A root that starts from a base tree (`BaseTrees=`) already has a configured dpkg: the
+    // packages go on top of it, without a bootstrap.
+    let on_base = !installed_in(root)?.is_empty();
+    let essential = if on_base {
+        install_policy_rc_d(root)?;
+        Vec::new()
+    } else {
+        bootstrap(debs, &controls, options)?
+    };
 
     let paths: Vec<&Path> = debs.iter().map(|deb| deb.path.as_path()).collect();
     let (staging, staged, sandbox) = stage_debs(options, "debs", &paths)?;
@@ -178,8 +163,10 @@ pub fn install_packages(
     // 2. The Essential set, properly, with its maintainer scripts. Its members may depend on
     // each other in cycles, hence --force-depends; Pre-Depends (which dpkg enforces even then:
     // `init` -> systemd -> libsystemd-shared) are configured first by the plan.
-    let essential_plan = plan_install(&controls, &BTreeSet::new(), &essential);
-    run_plan(&essential_plan, true)?;
+    if !essential.is_empty() {
+        let essential_plan = plan_install(&controls, &BTreeSet::new(), &essential);
+        run_plan(&essential_plan, true)?;
+    }
 
     // 3. Everything else.
     let installed: BTreeSet<usize> = essential.iter().copied().collect();
@@ -190,9 +177,7 @@ pub fn install_packages(
     run_plan(&plan, false)?;
     fs::remove_dir_all(&staging).at(&staging)?;
 
-    let status_path = root.join("var/lib/dpkg/status");
-    let status = fs::read_to_string(&status_path).at(&status_path)?;
-    let packages = installed_packages(&status)?;
+    let packages = installed_in(root)?;
     let by_name: BTreeMap<&str, &InstalledPackage> =
         packages.iter().map(|p| (p.id.name.as_str(), p)).collect();
     for deb in debs {
@@ -219,6 +204,51 @@ pub fn install_packages(
         log,
     };
     Ok((report, packages))
+}
+
+/// The Essential set of `debs` unpacked in Rust into an empty root, with an empty dpkg
+/// database and `policy-rc.d`: what the target's dpkg then installs properly. Returns the
+/// indices of the Essential set.
+fn bootstrap(
+    debs: &[LockedDeb],
+    controls: &[Control],
+    options: &InstallOptions,
+) -> Result<Vec<usize>, Error> {
+    let root = &options.root;
+    let essential = essential_closure(controls);
+    if essential.is_empty() {
+        return Err(Error::PackageList {
+            reason: "no package is `Essential: yes`: the target would have no dpkg or shell".into(),
+        });
+    }
+    if !essential.iter().any(|&i| controls[i].id.name == "dpkg") {
+        return Err(Error::PackageList {
+            reason: "dpkg is not in the Essential set".into(),
+        });
+    }
+    let filter = read_dpkg_filter(root)?;
+    for &index in &essential {
+        extract_deb_data(
+            &debs[index].path,
+            debs[index].id.name.as_str(),
+            root,
+            Some(&filter),
+        )?;
+    }
+    write_empty_dpkg_database(root, &options.architecture)?;
+    install_policy_rc_d(root)?;
+    Ok(essential)
+}
+
+/// The packages dpkg's database in `root` lists as installed (none when there is no
+/// database yet).
+pub fn installed_in(root: &Path) -> Result<Vec<InstalledPackage>, Error> {
+    let status_path = root.join("var/lib/dpkg/status");
+    if !status_path.exists() {
+        return Ok(Vec::new());
+    }
+    let status = fs::read_to_string(&status_path).at(&status_path)?;
+    installed_packages(&status)
 }
 
 /// Puts `debs` (hard-linked, else copied, as `0000.deb`, `0001.deb`, ...) into a fresh

@@ -163,6 +163,7 @@ fn a_hostile_maintainer_script_cannot_reach_the_host() {
     let build = dir.path().join("build");
     let error = rootfs_assembler::assemble(&rootfs_assembler::AssembleOptions {
         config: &config,
+        output_name: "image".into(),
         packages: &debs,
         build_dir: build.clone(),
         src_dir: src.clone(),

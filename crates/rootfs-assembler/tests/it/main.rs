@@ -71,6 +71,7 @@ fn assemble_at(config: &ImageConfig, debs: &[LockedDeb], build_dir: &Path, src: 
     let start = Instant::now();
     let rootfs = assemble(&AssembleOptions {
         config,
+        output_name: "image".into(),
         packages: debs,
         build_dir: build_dir.to_path_buf(),
         src_dir: src.to_path_buf(),

@@ -145,7 +145,7 @@ fn a_failed_build_keeps_the_previous_file_and_leaves_no_temporary() {
 
     let missing = dir.path().join("no-such-dir/uki.efi");
     match uki_stitcher::write_uki_file(&sample_inputs(&stub, KERNEL, INITRD), &missing) {
-        Err(Error::Publish(build_vocab::Error::Io(PathError { path, .. }))) => {
+        Err(Error::Vocab(build_vocab::Error::Io(PathError { path, .. }))) => {
             assert_eq!(path, dir.path().join("no-such-dir"))
         }
         other => panic!("{other:?}"),
