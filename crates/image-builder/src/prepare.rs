@@ -287,7 +287,7 @@ mod tests {
         config.output.format = Some(OutputFormat::Uki);
         refuse_unimplemented(&config).unwrap();
 
-        config.output.format = Some(OutputFormat::Sysext);
+        config.output.format = Some(OutputFormat::Tar);
         config.unimplemented.insert(
             "Overlay".into(),
             UnimplementedSetting {
@@ -305,8 +305,12 @@ mod tests {
             text.contains("Overlay= (mkosi.conf:3): what the output holds"),
             "{text}"
         );
-        assert!(text.contains("Format=sysext: only `uki`"), "{text}");
-        for written in [OutputFormat::Cpio, OutputFormat::Directory] {
+        assert!(text.contains("Format=tar: only `uki`"), "{text}");
+        for written in [
+            OutputFormat::Cpio,
+            OutputFormat::Directory,
+            OutputFormat::Sysext,
+        ] {
             let mut config = ImageConfig::default();
             config.output.format = Some(written);
             refuse_unimplemented(&config).unwrap();
@@ -317,5 +321,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(text.contains("Format= is not set"), "{text}");
+
+        // An overlay needs bases, and a UKI is a whole root.
+        let mut config = ImageConfig::default();
+        config.output.format = Some(OutputFormat::Uki);
+        config.output.overlay = Some(true);
+        let text = refuse_unimplemented(&config).unwrap_err().to_string();
+        assert!(text.contains("Overlay=yes without BaseTrees="), "{text}");
+        assert!(text.contains("Overlay=yes with Format=uki"), "{text}");
+        config.validation.verity = Some(config_model::value::Verity::Defer);
+        let text = refuse_unimplemented(&config).unwrap_err().to_string();
+        assert!(text.contains("Verity=defer"), "{text}");
     }
 }
