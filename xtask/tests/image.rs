@@ -592,79 +592,101 @@ fn initrd_member(efi: &Path, path: &str) -> Vec<u8> {
     member.stdout
 }
 
+/// What one build of the system-extension guide's tree left.
+struct GuideBuild {
+    /// The test's directory (the tree is its `tree/`).
+    dir: PathBuf,
+    /// What `xtask image` printed.
+    printed: String,
+    /// The base directory image.
+    base: PathBuf,
+    /// The signed btrfs sysext.
+    sysext: PathBuf,
+    /// The initrd made of the base.
+    initrd: PathBuf,
+}
+
 /// The tree of mkosi's system-extension guide (`shared/reference/mkosi-sysext-guide.txt`),
-/// written as the guide writes it (plus what every tree here needs: the distribution and a
-/// SOURCE_DATE_EPOCH), with `mkosi.key` and `mkosi.crt` made by openssl as the guide tells its
-/// reader to. One command builds the base directory, the signed btrfs sysext on top of it and
-/// the initrd made of the base; tools we did not write judge each output.
+/// as `fixtures/sysext-guide/` writes it (the guide's files plus what every tree here needs:
+/// the distribution and a SOURCE_DATE_EPOCH), copied, with `mkosi.key` and `mkosi.crt` made by openssl as the guide tells its
+/// reader to, built by one command (once per run, shared by the tests of the guide).
+fn guide_build() -> &'static GuideBuild {
+    static GUIDE: OnceLock<GuideBuild> = OnceLock::new();
+    GUIDE.get_or_init(|| {
+        let dir = scratch().join("sysext-guide");
+        let _ = std::fs::remove_dir_all(&dir);
+        let tree = dir.join("tree");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/sysext-guide");
+        for path in [
+            "mkosi.conf",
+            "mkosi.images/base/mkosi.conf",
+            "mkosi.images/btrfs/mkosi.conf",
+        ] {
+            let target = tree.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(fixture.join(path), target).unwrap();
+        }
+        run(
+            "openssl",
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=sysext guide test",
+                "-days",
+                "3650",
+                "-keyout",
+                tree.join("mkosi.key").to_str().unwrap(),
+                "-out",
+                tree.join("mkosi.crt").to_str().unwrap(),
+            ],
+        );
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(["image", "-C"])
+            .arg(&tree)
+            .arg("--lock-file")
+            .arg(dir.join("initrd.lock"))
+            .stdout(std::process::Stdio::piped());
+        let result = command.output().unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let output = tree.join("mkosi.output");
+        let (base, sysext, initrd) = (
+            output.join("base"),
+            output.join("btrfs.raw"),
+            output.join("initrd.cpio.zst"),
+        );
+        let printed = String::from_utf8(result.stdout).unwrap();
+        GuideBuild {
+            dir,
+            printed,
+            base,
+            sysext,
+            initrd,
+        }
+    })
+}
+
+/// The guide's tree (see [`guide_build`]): one command builds the base directory, the signed
+/// btrfs sysext on top of it and the initrd made of the base; tools we did not write judge
+/// each output.
 #[test]
 #[ignore = "needs root"]
 fn the_sysext_guide_tree_builds_its_three_images_in_one_command() {
-    let dir = scratch().join("sysext-guide");
-    let _ = std::fs::remove_dir_all(&dir);
-    let tree = dir.join("tree");
-    let files = [
-        (
-            "mkosi.conf",
-            "[Distribution]\nDistribution=debian\nRelease=trixie\nArchitecture=x86-64\n\n\
-             [Output]\nOutputDirectory=mkosi.output\nCacheDirectory=mkosi.cache\n\
-             Format=cpio\nOutput=initrd\n\n\
-             [Content]\nSourceDateEpoch=0\nMakeInitrd=yes\nBaseTrees=%O/base\n",
-        ),
-        (
-            "mkosi.images/base/mkosi.conf",
-            "[Output]\nFormat=directory\n\n[Content]\nCleanPackageMetadata=no\n\
-             Packages=systemd\n         udev\n",
-        ),
-        (
-            "mkosi.images/btrfs/mkosi.conf",
-            "[Config]\nDependencies=base\n\n[Output]\nFormat=sysext\nOverlay=yes\n\n\
-             [Content]\nBaseTrees=%O/base\nPackages=btrfs-progs\n",
-        ),
-    ];
-    for (path, text) in files {
-        let path = tree.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=sysext guide test",
-            "-days",
-            "3650",
-            "-keyout",
-            tree.join("mkosi.key").to_str().unwrap(),
-            "-out",
-            tree.join("mkosi.crt").to_str().unwrap(),
-        ],
-    );
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command
-        .args(["image", "-C"])
-        .arg(&tree)
-        .arg("--lock-file")
-        .arg(dir.join("initrd.lock"))
-        .stdout(std::process::Stdio::piped());
-    let result = command.output().unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    let output = tree.join("mkosi.output");
-    let (base, sysext, initrd) = (
-        output.join("base"),
-        output.join("btrfs.raw"),
-        output.join("initrd.cpio.zst"),
-    );
-    let printed = String::from_utf8(result.stdout).unwrap();
+    let GuideBuild {
+        dir,
+        printed,
+        base,
+        sysext,
+        initrd,
+    } = guide_build();
     assert_eq!(
         printed.lines().collect::<Vec<_>>(),
         [
@@ -775,5 +797,93 @@ fn the_sysext_guide_tree_builds_its_three_images_in_one_command() {
         listing.lines().any(|l| l.ends_with(" usr/bin/systemctl")),
         "{listing}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The guide's sysext merges on a booted image of the base it was built on: a UKI whose root
+/// is the guide's base directory (`BaseTrees=`) plus the Debian kernel, kmod, the stub and
+/// libcryptsetup, with the guide's certificate in `/etc/verity.d` and the test-only
+/// `sysext-check` unit, boots in QEMU with `btrfs.raw` attached as a disk. The guest runs
+/// `systemd-sysext merge` under a policy that takes only a signed verity root, so the merge
+/// proves the signature partition verifies against the certificate (without it, the same
+/// merge is refused); btrfs-progs then runs from the merged `/usr`. The guide's base is
+/// unconfigured, so the command line turns off systemd-firstboot, which would wait at the
+/// console.
+#[test]
+#[ignore = "needs root"]
+fn the_guide_sysext_merges_on_a_booted_image_of_its_base() {
+    let guide = guide_build();
+    let dir = scratch().join("sysext-host");
+    let _ = std::fs::remove_dir_all(&dir);
+    let tree = dir.join("tree");
+    let conf = format!(
+        "[Distribution]\nDistribution=debian\nRelease=trixie\nArchitecture=x86-64\n\n\
+         [Output]\nFormat=uki\nOutput=host\nOutputDirectory=mkosi.output\n\n\
+         [Content]\nSourceDateEpoch=0\nBaseTrees={}\nPackages=kmod\n         \
+         systemd-boot-efi\n         libcryptsetup12\nExtraTrees=mkosi.extra\n\
+         KernelCommandLine=console=ttyS0,115200n8 systemd.firstboot=off\n",
+        guide.base.display()
+    );
+    std::fs::create_dir_all(tree.join("mkosi.extra/etc/verity.d")).unwrap();
+    std::fs::write(tree.join("mkosi.conf"), conf).unwrap();
+    std::fs::copy(
+        guide.dir.join("tree/mkosi.crt"),
+        tree.join("mkosi.extra/etc/verity.d/sysext-guide.crt"),
+    )
+    .unwrap();
+    let check_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/sysext-check");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
+        .args(["image", "-C"])
+        .arg(&tree)
+        .arg("--lock-file")
+        .arg(dir.join("host.lock"))
+        .arg("--extra-tree")
+        .arg(&check_tree)
+        .stdout(std::process::Stdio::piped());
+    let efi = support::run_build(&mut command, "as root");
+    let report = support::boot_with_disks(
+        &efi,
+        &[("sysext", &guide.sysext)],
+        "sysext-check",
+        &dir.join("boot"),
+    );
+    let text = report.join("\n");
+    eprintln!("{text}");
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("merge-untrusted exit=") && l != "merge-untrusted exit=0"),
+        "without the certificate the signed-only policy refuses the extension: {text}"
+    );
+    assert!(report.iter().any(|l| l == "merge exit=0"), "{text}");
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("log ") && l.contains("erofs: (device dm-")),
+        "the extension's erofs is mounted through dm-verity: {text}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("file /usr/bin/btrfs -rwxr-xr-x")),
+        "btrfs-progs is in the merged /usr: {text}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("file /usr/lib/extension-release.d/extension-release.btrfs -")),
+        "{text}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("version btrfs-progs v")),
+        "btrfs runs from the extension: {text}"
+    );
+    assert!(
+        report
+            .iter()
+            .any(|l| l.starts_with("status ") && l.contains("btrfs")),
+        "systemd-sysext status lists the extension: {text}"
+    );
 }

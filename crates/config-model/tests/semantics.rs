@@ -718,23 +718,20 @@ fn environment_files_add_variables_environment_wins() {
     );
 }
 
-/// The tree of mkosi's system-extension guide, as the guide writes it.
+/// The tree of mkosi's system-extension guide, as the guide writes it (the workspace's
+/// `fixtures/sysext-guide/`).
 const SYSEXT_GUIDE: &[(&str, &str)] = &[
     (
         "mkosi.conf",
-        "[Distribution]\nDistribution=debian\nRelease=trixie\n\n\
-         [Output]\nOutputDirectory=mkosi.output\nCacheDirectory=mkosi.cache\n\
-         Format=cpio\nOutput=initrd\n\n[Content]\nMakeInitrd=yes\nBaseTrees=%O/base\n",
+        include_str!("../../../fixtures/sysext-guide/mkosi.conf"),
     ),
     (
         "mkosi.images/base/mkosi.conf",
-        "[Output]\nFormat=directory\n\n[Content]\nCleanPackageMetadata=no\n\
-         Packages=systemd\n         udev\n",
+        include_str!("../../../fixtures/sysext-guide/mkosi.images/base/mkosi.conf"),
     ),
     (
         "mkosi.images/btrfs/mkosi.conf",
-        "[Config]\nDependencies=base\n\n[Output]\nFormat=sysext\nOverlay=yes\n\n\
-         [Content]\nBaseTrees=%O/base\nPackages=btrfs-progs\n",
+        include_str!("../../../fixtures/sysext-guide/mkosi.images/btrfs/mkosi.conf"),
     ),
 ];
 

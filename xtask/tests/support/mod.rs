@@ -177,36 +177,45 @@ pub(crate) struct GuestReport {
 /// (TDVF), so the builds report its MRTD.
 pub(crate) const FIRMWARE: &str = "/usr/share/ovmf/OVMF.fd";
 
-/// Boots `boot` with QEMU + OVMF (TCG, q35, 4 GiB), a software TPM 2.0 with SHA-256 and
-/// SHA-384 banks, and a user-mode NIC without option ROM that reaches nothing outside
-/// (`restrict=on`, with a forward of the guest's port 22 to a free local port), until the
-/// image printed its measurements and `flashbox-boot-check` finished its report on the
-/// second serial port (at most 15 minutes); reads the SSH banner through the forward. A
-/// disk is the first boot option.
-pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
+/// A guest's two serial ports as files: the console, and the port a test-only unit writes its
+/// report to.
+struct SerialFiles {
+    console: PathBuf,
+    report: PathBuf,
+}
+
+impl SerialFiles {
+    /// Both ports' text so far, without terminal escapes.
+    fn read(&self) -> (String, String) {
+        let read = |path: &Path| {
+            strip_ansi(&String::from_utf8_lossy(
+                &std::fs::read(path).unwrap_or_default(),
+            ))
+        };
+        (read(&self.console), read(&self.report))
+    }
+}
+
+/// QEMU + OVMF (TCG, q35, 4 GiB, no reboot) booting `boot`, its serial ports written to files
+/// in `dir` (emptied first).
+fn qemu_command(boot: Boot<'_>, dir: &Path) -> (Command, SerialFiles) {
     std::fs::create_dir_all(dir).unwrap();
-    let console = dir.join("console.log");
-    let report = dir.join("report.log");
-    for file in [&console, &report] {
+    let serial = SerialFiles {
+        console: dir.join("console.log"),
+        report: dir.join("report.log"),
+    };
+    for file in [&serial.console, &serial.report] {
         let _ = std::fs::remove_file(file);
     }
-    let ssh_port = free_local_port();
-    let tpm = measured::Swtpm::start(dir);
     let mut command = Command::new("qemu-system-x86_64");
     command
         .args(["-accel", "tcg", "-machine", "q35", "-m", "4096"])
         .args(["-nographic", "-monitor", "none", "-no-reboot"])
-        .arg("-netdev")
-        .arg(format!(
-            "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22"
-        ))
-        .args(["-device", "virtio-net-pci,netdev=net0,romfile="])
-        .args(tpm.qemu_arguments())
         .args(["-bios", FIRMWARE])
         .arg("-serial")
-        .arg(format!("file:{}", console.display()))
+        .arg(format!("file:{}", serial.console.display()))
         .arg("-serial")
-        .arg(format!("file:{}", report.display()));
+        .arg(format!("file:{}", serial.report.display()));
     match boot {
         Boot::Uki(efi) => command.arg("-kernel").arg(efi),
         Boot::Disk(disk) => command
@@ -217,6 +226,19 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
             ))
             .args(["-device", "virtio-blk-pci,drive=disk0,bootindex=0"]),
     };
+    (command, serial)
+}
+
+/// Runs the guest `command` until `finished(console, report)` holds, the guest powers off or
+/// 15 minutes pass; `while_running` is called once it finished, before QEMU is killed.
+/// Returns the console and the report, or panics with the console's tail when it did not
+/// finish.
+fn run_guest(
+    mut command: Command,
+    serial: &SerialFiles,
+    finished: impl Fn(&str, &str) -> bool,
+    while_running: impl FnOnce(),
+) -> (String, String) {
     let mut qemu = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -224,39 +246,99 @@ pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
         .expect("qemu-system-x86_64 (Debian package qemu-system-x86) runs");
     let started = Instant::now();
     let deadline = Duration::from_secs(900);
-    let read = |path: &Path| {
-        strip_ansi(&String::from_utf8_lossy(
-            &std::fs::read(path).unwrap_or_default(),
-        ))
-    };
-    let (mut reported, mut measured) = (false, false);
-    while started.elapsed() < deadline && !(reported && measured) {
+    let mut done = false;
+    while started.elapsed() < deadline && !done {
         std::thread::sleep(Duration::from_secs(3));
-        reported = read(&report).contains("flashbox-check: done");
-        measured = read(&console).contains("flashbox-measurements: done");
+        let (console, report) = serial.read();
+        done = finished(&console, &report);
         if qemu.try_wait().unwrap().is_some() {
             break;
         }
     }
-    let ssh_banner = reported.then(|| read_banner(ssh_port)).flatten();
+    if done {
+        while_running();
+    }
     let _ = qemu.kill();
     let _ = qemu.wait();
-    drop(tpm);
-    let console_text = read(&console);
-    let lines: Vec<&str> = console_text.lines().collect();
-    let console_tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    let (console, report) = serial.read();
+    let lines: Vec<&str> = console.lines().collect();
+    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
     assert!(
-        reported && measured,
-        "after {:.0?}: boot-check report complete: {reported}, measurements printed: \
-         {measured}\nconsole tail:\n{console_tail}",
+        done,
+        "after {:.0?} the guest had not finished its report:\n{report}\nconsole tail:\n{tail}",
         started.elapsed()
     );
     eprintln!("booted and reported in {:.0?} (TCG)", started.elapsed());
-    let mut guest = parse_report(&read(&report));
+    (console, report)
+}
+
+/// Boots `boot` with QEMU + OVMF (TCG, q35, 4 GiB), a software TPM 2.0 with SHA-256 and
+/// SHA-384 banks, and a user-mode NIC without option ROM that reaches nothing outside
+/// (`restrict=on`, with a forward of the guest's port 22 to a free local port), until the
+/// image printed its measurements and `flashbox-boot-check` finished its report on the
+/// second serial port (at most 15 minutes); reads the SSH banner through the forward. A
+/// disk is the first boot option.
+pub(crate) fn boot_and_report(boot: Boot<'_>, dir: &Path) -> GuestReport {
+    let (mut command, serial) = qemu_command(boot, dir);
+    let ssh_port = free_local_port();
+    let tpm = measured::Swtpm::start(dir);
+    command
+        .arg("-netdev")
+        .arg(format!(
+            "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:{ssh_port}-:22"
+        ))
+        .args(["-device", "virtio-net-pci,netdev=net0,romfile="])
+        .args(tpm.qemu_arguments());
+    let mut ssh_banner = None;
+    let (console, report) = run_guest(
+        command,
+        &serial,
+        |console, report| {
+            report.contains("flashbox-check: done")
+                && console.contains("flashbox-measurements: done")
+        },
+        || ssh_banner = read_banner(ssh_port),
+    );
+    drop(tpm);
+    let lines: Vec<&str> = console.lines().collect();
+    let mut guest = parse_report(&report);
     guest.ssh_banner = ssh_banner;
-    guest.console_tail = console_tail;
-    guest.tpm = measured::parse_tpm(&console_text);
+    guest.console_tail = lines[lines.len().saturating_sub(40)..].join("\n");
+    guest.tpm = measured::parse_tpm(&console);
     guest
+}
+
+/// Boots the UKI `efi` without NIC or TPM, each of `disks` attached as a read-only virtio disk
+/// with its serial (`/dev/disk/by-id/virtio-<serial>` in the guest), until the second serial
+/// port has a line `<marker>: done`; returns that port's lines that start with `<marker>: `,
+/// the prefix cut.
+#[allow(dead_code)] // only the sysext test attaches disks
+pub(crate) fn boot_with_disks(
+    efi: &Path,
+    disks: &[(&str, &Path)],
+    marker: &str,
+    dir: &Path,
+) -> Vec<String> {
+    let (mut command, serial) = qemu_command(Boot::Uki(efi), dir);
+    command.args(["-nic", "none"]);
+    for (index, (name, path)) in disks.iter().enumerate() {
+        command
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=raw,if=none,id=extra{index},readonly=on",
+                path.display()
+            ))
+            .arg("-device")
+            .arg(format!("virtio-blk-pci,drive=extra{index},serial={name}"));
+    }
+    let prefix = format!("{marker}: ");
+    let done = format!("{prefix}done");
+    let (_, report) = run_guest(command, &serial, |_, report| report.contains(&done), || {});
+    report
+        .lines()
+        .filter_map(|line| line.trim_end_matches('\r').split_once(&prefix))
+        .map(|(_, fact)| fact.to_owned())
+        .collect()
 }
 
 fn parse_report(text: &str) -> GuestReport {
