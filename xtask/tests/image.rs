@@ -354,7 +354,7 @@ fn azure_profile_writes_a_fixed_vhd() {
 
 #[test]
 #[ignore = "needs root"]
-fn directory_and_cpio_images_are_their_root() {
+fn directory_cpio_and_tar_images_are_their_root() {
     // A tree of its own, as mkosi's guides write one: no kernel, no UKI, the root as output.
     let dir = scratch().join("directory-image");
     let _ = std::fs::remove_dir_all(&dir);
@@ -430,6 +430,13 @@ fn directory_and_cpio_images_are_their_root() {
         "[Output]\nFormat=directory\n\n[Content]\nPackages=busybox\n",
     )
     .unwrap();
+    // A second subimage, the same root as a tar archive.
+    std::fs::create_dir_all(tree.join("mkosi.images/rootfs")).unwrap();
+    std::fs::write(
+        tree.join("mkosi.images/rootfs/mkosi.conf"),
+        "[Output]\nFormat=tar\n\n[Content]\nPackages=busybox\n",
+    )
+    .unwrap();
     // The main image's sync script runs before any image is built, as in mkosi: what it
     // puts in the subimage's extra tree reaches the subimage.
     let sync = tree.join("mkosi.sync");
@@ -447,14 +454,42 @@ fn directory_and_cpio_images_are_their_root() {
     );
     let printed = String::from_utf8(result.stdout).unwrap();
     let outputs: Vec<&str> = printed.lines().collect();
-    let (subimage, cpio) = (
+    let (subimage, tar, cpio) = (
         tree.join("mkosi.output/base"),
+        tree.join("mkosi.output/rootfs.tar.zst"),
         tree.join("mkosi.output/initrd.cpio.zst"),
     );
     assert_eq!(
         outputs,
-        [subimage.to_str().unwrap(), cpio.to_str().unwrap()],
-        "the subimage is built first"
+        [
+            subimage.to_str().unwrap(),
+            tar.to_str().unwrap(),
+            cpio.to_str().unwrap()
+        ],
+        "the subimages are built first"
+    );
+    // GNU tar reads the tar image: the root first, busybox in it, numeric owners, and
+    // nothing under the API file systems' directories.
+    let tar_listing = run(
+        "sh",
+        &[
+            "-c",
+            &format!("zstd -dc '{}' | tar -tv --numeric-owner", tar.display()),
+        ],
+    );
+    let names: Vec<&str> = tar_listing
+        .lines()
+        .map(|l| l.split_whitespace().nth(5).unwrap_or_default())
+        .collect();
+    assert_eq!(names.first(), Some(&"./"), "{tar_listing}");
+    assert!(names.contains(&"usr/bin/busybox"), "{tar_listing}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| ["dev/", "proc/", "sys/", "run/", "tmp/"]
+                .iter()
+                .any(|d| n.starts_with(d) && n != d)),
+        "{tar_listing}"
     );
     assert!(subimage.join("usr/bin/busybox").is_file());
     assert_eq!(

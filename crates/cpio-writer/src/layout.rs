@@ -112,7 +112,7 @@ pub fn plan(mut entries: Vec<Entry>, options: &ArchiveOptions) -> Result<Layout,
 }
 
 /// Rejects duplicate paths, orphans and symlink targets the kernel refuses. `entries` is sorted.
-fn check_tree(entries: &[Entry]) -> Result<(), Error> {
+pub(crate) fn check_tree(entries: &[Entry]) -> Result<(), Error> {
     if let Some(pair) = entries.windows(2).find(|w| w[0].path == w[1].path) {
         return Err(Error::DuplicatePath {
             path: pair[0].path.to_string(),

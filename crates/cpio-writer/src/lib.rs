@@ -1,4 +1,5 @@
-//! Deterministic SVR4 `newc` cpio archives, the format of Linux initrds.
+//! Deterministic SVR4 `newc` cpio archives, the format of Linux initrds, and the same entries as
+//! a tar archive ([`tar_archive`], mkosi's `Format=tar`).
 //!
 //! # Goals
 //!
@@ -21,7 +22,8 @@
 //!   [`DirectorySource`] walking a tree on disk (not following symlinks, detecting hardlinks).
 //! - [`write_archive`] writes an archive to any [`std::io::Write`], compressed as
 //!   [`Compression`] says (zstd multi-threaded, gzip, xz with CRC32, or none);
-//!   [`write_archive_file`] writes one to a path atomically.
+//!   [`write_archive_file`] writes one to a path atomically; [`write_tar`] and
+//!   [`write_tar_file`] write the entries as a tar archive instead.
 //! - [`concat_files`] joins initrds (an uncompressed early-microcode archive first, then the
 //!   main one) the way the kernel reads them.
 //! - [`read_initrd`] reads initrds back and [`first_difference`] names the first member and
@@ -59,6 +61,7 @@ pub mod layout;
 pub mod newc;
 pub mod output;
 pub mod source;
+pub mod tar_archive;
 pub mod verify;
 mod write;
 
@@ -69,8 +72,9 @@ pub use entry::{ArchivePath, Data, DeviceNumber, Entry, EntryKind};
 pub use error::Error;
 pub use layout::{Layout, Record, plan};
 pub use newc::{Field, Header};
-pub use output::{concat_files, write_archive_file};
+pub use output::{concat_files, write_archive_file, write_tar_file};
 pub use source::{DirectorySource, EntrySource};
+pub use tar_archive::write_tar;
 pub use verify::{EntryDifference, Member, first_difference, read_initrd};
 
 /// Everything that decides an archive's bytes besides its entries.
@@ -110,13 +114,7 @@ pub fn write_archive(
     options: &ArchiveOptions,
     out: impl Write,
 ) -> Result<ArchiveStats, Error> {
-    let mut encoder = compress::Encoder::new(
-        options.compression,
-        Counter {
-            inner: out,
-            count: 0,
-        },
-    )?;
+    let mut encoder = compress::Encoder::new(options.compression, Counter::new(out))?;
     let layout = plan(source.entries()?, options)?;
     let archive_bytes = layout.write_to(&mut encoder)?;
     let mut counter = encoder.finish().map_err(Error::Output)?;
@@ -129,9 +127,15 @@ pub fn write_archive(
 }
 
 /// Counts the bytes written through it.
-struct Counter<W> {
-    inner: W,
-    count: u64,
+pub(crate) struct Counter<W> {
+    pub(crate) inner: W,
+    pub(crate) count: u64,
+}
+
+impl<W> Counter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Counter { inner, count: 0 }
+    }
 }
 
 impl<W: Write> Write for Counter<W> {

@@ -1,4 +1,5 @@
-//! Writing initrd files: atomically, and as a concatenation of several initrds.
+//! Writing archive files (initrds, tar archives): atomically, and as a concatenation of
+//! several initrds.
 //!
 //! A file is written under a temporary name in its destination directory and renamed over the
 //! destination only once complete and synced, so a failed build never leaves half an initrd
@@ -24,6 +25,18 @@ pub fn write_archive_file(
     path: &Path,
 ) -> Result<ArchiveStats, Error> {
     write_atomically(path, |out| write_archive(source, options, out))
+}
+
+/// Writes the tar archive of `source` ([`crate::tar_archive`]) to the file at `path`, compressed as
+/// `options` say, replacing it atomically.
+pub fn write_tar_file(
+    source: impl EntrySource,
+    options: &ArchiveOptions,
+    path: &Path,
+) -> Result<ArchiveStats, Error> {
+    write_atomically(path, |out| {
+        crate::tar_archive::write_tar(source, options, out)
+    })
 }
 
 /// Concatenates initrd files into one at `path`, atomically, as boot loaders concatenate

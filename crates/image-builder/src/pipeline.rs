@@ -301,6 +301,11 @@ fn build_image(configured: ConfiguredImage<'_>) -> Result<BuiltImage, Error> {
             })?;
             Made::only(path)
         }
+        Some(OutputFormat::Tar) => {
+            let path = staging.join(format!("{name}.tar.zst"));
+            stages.run(Stage::Tar, &[], |_| write_tar(&job, &rootfs, &path))?;
+            Made::only(path)
+        }
         Some(OutputFormat::Directory) => {
             let path = staging.join(&name);
             stages.run(Stage::Directory, &[], |_| {
@@ -630,27 +635,64 @@ fn installed_kernel(job: &Job<'_>, rootfs: &Rootfs) -> Result<(KernelImage, Stri
 
 /// The whole root as one zstd-compressed cpio at `path`.
 fn write_initrd(job: &Job<'_>, rootfs: &Rootfs, path: &Path) -> Result<((), String), Error> {
+    let options = archive_options(job);
+    let written = cpio_writer::write_archive_file(
+        cpio_writer::DirectorySource::new(&rootfs.root),
+        &options,
+        path,
+    )
+    .map_err(Error::Initrd)?;
+    Ok(((), archive_detail(&written, &options)))
+}
+
+/// The root as a zstd-compressed tar archive at `path`, as mkosi's `Format=tar` writes it:
+/// the directories of API file systems and temporary files (`dev`, `proc`, `sys`, `run`,
+/// `tmp`, `var/tmp`) are kept, empty.
+fn write_tar(job: &Job<'_>, rootfs: &Rootfs, path: &Path) -> Result<((), String), Error> {
+    const EMPTIED: [&[u8]; 6] = [b"dev/", b"proc/", b"sys/", b"run/", b"tmp/", b"var/tmp/"];
+    let options = archive_options(job);
+    let entries: Vec<cpio_writer::Entry> =
+        cpio_writer::EntrySource::entries(cpio_writer::DirectorySource::new(&rootfs.root))
+            .map_err(Error::Initrd)?
+            .into_iter()
+            .filter(|entry| {
+                let name = entry.path.name();
+                !EMPTIED.iter().any(|dir| name.starts_with(dir))
+            })
+            .collect();
+    let written = cpio_writer::write_tar_file(entries, &options, path).map_err(Error::Initrd)?;
+    Ok(((), archive_detail(&written, &options)))
+}
+
+/// How the root's archives (initrd, tar) are written: zstd at `CompressLevel=` (3 by
+/// default, as mkosi), owners as the root records them, mtimes clamped to the epoch.
+fn archive_options(job: &Job<'_>) -> cpio_writer::ArchiveOptions {
     let level = job
         .config
         .output
         .compress_level
         .map_or(3, |l| i32::try_from(l).unwrap_or(19));
-    let written = cpio_writer::write_archive_file(
-        cpio_writer::DirectorySource::new(&rootfs.root),
-        &cpio_writer::ArchiveOptions {
-            source_date_epoch: job.source_date_epoch,
-            owners: cpio_writer::Owners::AsRecorded,
-            compression: cpio_writer::Compression::Zstd { level },
-        },
-        path,
-    )
-    .map_err(Error::Initrd)?;
-    let detail = format!(
+    cpio_writer::ArchiveOptions {
+        source_date_epoch: job.source_date_epoch,
+        owners: cpio_writer::Owners::AsRecorded,
+        compression: cpio_writer::Compression::Zstd { level },
+    }
+}
+
+/// `N entries, SIZE (zstd -LEVEL)` for the phase table.
+fn archive_detail(
+    written: &cpio_writer::ArchiveStats,
+    options: &cpio_writer::ArchiveOptions,
+) -> String {
+    let level = match options.compression {
+        cpio_writer::Compression::Zstd { level } => level,
+        _ => 0,
+    };
+    format!(
         "{} entries, {} (zstd -{level})",
         written.members,
         human_bytes(written.output_bytes)
-    );
-    Ok(((), detail))
+    )
 }
 
 /// Module dependencies that are neither loadable nor built in (mkosi warns and goes on).

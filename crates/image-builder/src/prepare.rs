@@ -187,7 +187,9 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
         "Verity=defer: a signature partition left for a later signing step",
     );
     match config.output.format {
-        Some(OutputFormat::Cpio | OutputFormat::Directory | OutputFormat::Sysext) => {}
+        Some(
+            OutputFormat::Cpio | OutputFormat::Directory | OutputFormat::Sysext | OutputFormat::Tar,
+        ) => {}
         Some(OutputFormat::Uki) => refuse(
             config.output.overlay == Some(true),
             "Overlay=yes with Format=uki: a UKI holds a whole root",
@@ -200,7 +202,7 @@ pub(crate) fn refuse_unimplemented(config: &ImageConfig) -> Result<(), Error> {
         ),
         Some(format) => unimplemented.push(format!(
             "Format={format}: only `uki` (with disk images from RepartDirectories=), `cpio`, \
-             `directory` and `sysext` are written"
+             `directory`, `sysext` and `tar` are written"
         )),
     }
     if unimplemented.is_empty() {
@@ -287,7 +289,7 @@ mod tests {
         config.output.format = Some(OutputFormat::Uki);
         refuse_unimplemented(&config).unwrap();
 
-        config.output.format = Some(OutputFormat::Tar);
+        config.output.format = Some(OutputFormat::Disk);
         config.unimplemented.insert(
             "Overlay".into(),
             UnimplementedSetting {
@@ -305,11 +307,12 @@ mod tests {
             text.contains("Overlay= (mkosi.conf:3): what the output holds"),
             "{text}"
         );
-        assert!(text.contains("Format=tar: only `uki`"), "{text}");
+        assert!(text.contains("Format=disk: only `uki`"), "{text}");
         for written in [
             OutputFormat::Cpio,
             OutputFormat::Directory,
             OutputFormat::Sysext,
+            OutputFormat::Tar,
         ] {
             let mut config = ImageConfig::default();
             config.output.format = Some(written);

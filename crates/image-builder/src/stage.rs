@@ -41,6 +41,8 @@ pub enum Stage {
     Uki,
     /// The image root published as a directory (`Format=directory`).
     Directory,
+    /// The image root as a zstd-compressed tar archive (`Format=tar`).
+    Tar,
     /// A system extension image (`Format=sysext`): EROFS, dm-verity, signature, GPT.
     Extension,
     /// The cloud disks of the gcp/azure profiles.
@@ -69,6 +71,7 @@ impl Stage {
             Self::Initrd => "initrd",
             Self::Uki => "uki",
             Self::Directory => "directory",
+            Self::Tar => "tar",
             Self::Extension => "sysext",
             Self::Disks => "disk",
             Self::Measure => "measure",
@@ -93,6 +96,7 @@ impl fmt::Display for Stage {
             Self::Initrd => "writing the initrd",
             Self::Uki => "stitching the UKI",
             Self::Directory => "publishing the image directory",
+            Self::Tar => "writing the tar archive",
             Self::Extension => "writing the system extension image",
             Self::Disks => "writing the disk images",
             Self::Measure => "predicting the measurements",

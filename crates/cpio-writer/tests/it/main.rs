@@ -9,3 +9,4 @@ mod listing;
 mod properties;
 mod reproducibility;
 mod support;
+mod tar;
