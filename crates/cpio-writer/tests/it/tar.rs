@@ -77,7 +77,7 @@ fn gnu_tar_and_bsdtar_extract_the_same_tree() {
 
 #[test]
 #[ignore = "needs root"]
-fn gnu_tar_lists_dot_names_first_names_as_link_targets_and_numeric_owners() {
+fn gnu_tar_lists_the_root_first_then_depth_first_with_first_names_as_link_targets() {
     require_root();
     let dir = temp_dir();
     let (bytes, _) = source(dir.path());
