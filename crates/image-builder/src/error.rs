@@ -92,9 +92,15 @@ pub enum Error {
         /// `linux-source-X.Y`.
         package: String,
     },
-    /// Writing the initrd failed.
-    #[error("writing the initrd")]
-    Initrd(#[source] cpio_writer::Error),
+    /// Writing an archive of the root (the initrd, or the `Format=tar` output) failed.
+    #[error("writing the {what}")]
+    RootArchive {
+        /// `initrd` or `tar archive`.
+        what: &'static str,
+        /// What cpio-writer reported.
+        #[source]
+        source: cpio_writer::Error,
+    },
     /// Stitching the UKI failed.
     #[error("stitching the UKI")]
     Uki(#[source] uki_stitcher::Error),

@@ -641,7 +641,10 @@ fn write_initrd(job: &Job<'_>, rootfs: &Rootfs, path: &Path) -> Result<((), Stri
         &options,
         path,
     )
-    .map_err(Error::Initrd)?;
+    .map_err(|source| Error::RootArchive {
+        what: "initrd",
+        source,
+    })?;
     Ok(((), archive_detail(&written, &options)))
 }
 
@@ -651,16 +654,20 @@ fn write_initrd(job: &Job<'_>, rootfs: &Rootfs, path: &Path) -> Result<((), Stri
 fn write_tar(job: &Job<'_>, rootfs: &Rootfs, path: &Path) -> Result<((), String), Error> {
     const EMPTIED: [&[u8]; 6] = [b"dev/", b"proc/", b"sys/", b"run/", b"tmp/", b"var/tmp/"];
     let options = archive_options(job);
+    let tar_error = |source| Error::RootArchive {
+        what: "tar archive",
+        source,
+    };
     let entries: Vec<cpio_writer::Entry> =
         cpio_writer::EntrySource::entries(cpio_writer::DirectorySource::new(&rootfs.root))
-            .map_err(Error::Initrd)?
+            .map_err(tar_error)?
             .into_iter()
             .filter(|entry| {
                 let name = entry.path.name();
                 !EMPTIED.iter().any(|dir| name.starts_with(dir))
             })
             .collect();
-    let written = cpio_writer::write_tar_file(entries, &options, path).map_err(Error::Initrd)?;
+    let written = cpio_writer::write_tar_file(entries, &options, path).map_err(tar_error)?;
     Ok(((), archive_detail(&written, &options)))
 }
 
